@@ -1,0 +1,505 @@
+"""Use cases: ingest, project, reconcile, apply corrections, resolve. Thin over the ports."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.domain import Aggregate
+from sqlalchemy import Engine, Integer, func, select
+
+from adapters.store import Ledger
+from domain.documents import ACTIVE_MODULES, AR_INVOICES, CLIENTS, JOBS, Document
+from domain.ledger import Known, observe, reject
+from domain.mapping import Mapping
+from domain.money import to_str
+from domain.ports import InvoiceStatusWriter, PostingSink, SageReader, SourceFeed
+from domain.posting import (
+    CREATE,
+    REPLACE,
+    UPDATE,
+    VOID,
+    Correction,
+    Posting,
+    Resolution,
+    correction_for,
+    resolution_id,
+    void_correction,
+)
+from domain.reconcile import UNEXPECTED, Finding, diff
+from domain.source import PayloadError, to_payload
+from projections.expected import ExpectedProjection, expected_documents
+from projections.postings import PostingsProjection, accepted_keys, open_postings
+from projections.runner import Projection, catch_up, create_tables, rebuild
+from projections.sources import SourcesProjection, known, quarantined
+from projections.tables import expected_document, ingest_cursor, posting, source_state, upsert
+
+#: Source kinds in dependency order: a record's parents are recorded before it.
+SERVICETRADE_KINDS = ("company", "location", "user", "job", "invoice")
+FAULT_STEPS = ("after_proposed", "before_write", "after_write", "after_submitted")
+
+Fault = Callable[[str], None]
+
+
+def _no_fault(_step: str) -> None:
+    return None
+
+
+@dataclass
+class IngestReport:
+    fetched: Counter[str] = field(default_factory=Counter)
+    appended: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fetched": dict(self.fetched),
+            "appended": dict(self.appended),
+            "rejected": dict(self.rejected),
+        }
+
+
+@dataclass
+class ApplyReport:
+    confirmed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    left_for_people: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "confirmed": self.confirmed,
+            "failed": self.failed,
+            "left_for_people": self.left_for_people,
+        }
+
+
+class ResolveError(ValueError):
+    """A resolve request recon cannot act on; the message says why."""
+
+
+class Recon:
+    """The ledger application's use cases, over injected ports."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        engine: Engine,
+        mapping: Mapping,
+        *,
+        reader: SageReader | None = None,
+        sink: PostingSink | None = None,
+        writer: InvoiceStatusWriter | None = None,
+        fault: Fault = _no_fault,
+    ) -> None:
+        self.ledger = ledger
+        self.engine = engine
+        self.mapping = mapping
+        self.reader = reader
+        self.sink = sink
+        self.writer = writer
+        self.fault = fault
+        self.projections: list[Projection] = [
+            SourcesProjection(),
+            ExpectedProjection(mapping),
+            PostingsProjection(),
+        ]
+        create_tables(engine)
+
+    # -- projections -----------------------------------------------------------------------
+
+    def project(self) -> int:
+        """Bring every projection up to the end of the log; returns events applied."""
+        return catch_up(self.ledger, self.engine, self.projections)
+
+    def replay(self) -> int:
+        """Rebuild every projection from the log."""
+        rebuild(self.engine, self.projections)
+        return self.project()
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    def ingest(
+        self, feed: SourceFeed, kinds: Sequence[str] = SERVICETRADE_KINDS, overlap: int = 300
+    ) -> IngestReport:
+        """Record every change the feed shows since each kind's cursor.
+
+        A kind's cursor moves only after every page of its run was recorded; the next run
+        starts ``overlap`` seconds before it, and content already recorded appends nothing.
+        """
+        report = IngestReport()
+        self.project()
+        for kind in kinds:
+            cursor = self._cursor(feed.system, kind)
+            since = None if cursor is None else max(cursor - overlap, 0)
+            seen: dict[str, Known] = {}
+            high = cursor
+            for page in feed.pages(kind, since):
+                report.fetched[kind] += len(page)
+                decided, rejected, page_high = self._decide(feed, kind, page, seen)
+                if page_high is not None:
+                    high = page_high if high is None else max(high, page_high)
+                self.ledger.record(event for _, event in decided)
+                for source_id, event in decided:
+                    seen[source_id] = Known(event.originator_version, _hash_of(event))
+                report.appended[kind] += len(decided)
+                report.rejected[kind] += rejected
+            if high is not None:
+                self._advance(feed.system, kind, high)
+        self.project()
+        return report
+
+    def _decide(
+        self, feed: SourceFeed, kind: str, page: list[dict[str, Any]], seen: dict[str, Known]
+    ) -> tuple[list[tuple[str, Aggregate.Event]], int, int | None]:
+        """The events a page of raw records adds (none for content already recorded)."""
+        parsed: list[tuple[str, Any, dict[str, Any]]] = []
+        high: int | None = None
+        for raw in page:
+            updated = feed.updated_of(raw)
+            if updated is not None:
+                high = updated if high is None else max(high, updated)
+            source_id = feed.source_id_of(raw)
+            snapshot: Any
+            try:
+                snapshot = feed.read(kind, raw)
+                source_id = snapshot.id
+            except PayloadError as exc:
+                snapshot = exc
+            if source_id is None:
+                digest = hashlib.blake2b(orjson.dumps(raw, default=str), digest_size=8)
+                source_id = "unidentified-" + digest.hexdigest()
+            parsed.append((source_id, snapshot, raw))
+        with self.engine.connect() as conn:
+            held = known(conn, feed.system, kind, {s for s, _, _ in parsed} - seen.keys())
+        held.update(seen)
+        decided: list[tuple[str, Aggregate.Event]] = []
+        rejected = 0
+        for source_id, snapshot, raw in parsed:
+            event: Aggregate.Event | None
+            if isinstance(snapshot, PayloadError):
+                rejected += 1
+                text = orjson.dumps(raw, default=str, option=orjson.OPT_SORT_KEYS).decode()
+                event = reject(
+                    held.get(source_id), feed.system, kind, source_id, str(snapshot), text
+                )
+            else:
+                payload = to_payload(snapshot)
+                event = observe(held.get(source_id), feed.system, kind, source_id, payload)
+            if event is not None:
+                decided.append((source_id, event))
+                held[source_id] = Known(event.originator_version, _hash_of(event))
+        return decided, rejected, high
+
+    def _cursor(self, system: str, kind: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(ingest_cursor.c.updated_after).where(
+                    ingest_cursor.c.system == system, ingest_cursor.c.kind == kind
+                )
+            ).scalar()
+
+    def _advance(self, system: str, kind: str, value: int) -> None:
+        with self.engine.begin() as conn:
+            runs = conn.execute(
+                select(ingest_cursor.c.completed_runs).where(
+                    ingest_cursor.c.system == system, ingest_cursor.c.kind == kind
+                )
+            ).scalar()
+            upsert(
+                conn,
+                ingest_cursor,
+                [
+                    {
+                        "system": system,
+                        "kind": kind,
+                        "updated_after": value,
+                        "completed_runs": (runs or 0) + 1,
+                    }
+                ],
+            )
+
+    # -- reconcile -------------------------------------------------------------------------
+
+    def _expected(self, module: str, period: str | None) -> tuple[list[Document], dict[str, str]]:
+        with self.engine.connect() as conn:
+            return expected_documents(conn, module, period)
+
+    def _reader(self) -> SageReader:
+        if self.reader is None:
+            raise RuntimeError("no Sage reader configured")
+        return self.reader
+
+    def reconcile(
+        self, modules: Iterable[str] = ACTIVE_MODULES, period: str | None = None
+    ) -> list[Finding]:
+        """What Sage holds that differs from what it should hold, module by module."""
+        self.project()
+        with self.engine.connect() as conn:
+            accepted = accepted_keys(conn)
+        findings: list[Finding] = []
+        for module in modules:
+            expected, problems = self._expected(module, period)
+            actual = self._reader().read(module, period)
+            findings.extend(
+                diff(
+                    module,
+                    expected,
+                    actual,
+                    in_scope=in_scope(module, self.mapping),
+                    accepted=accepted,
+                    unmapped=problems,
+                )
+            )
+        return findings
+
+    def _expected_one(self, module: str, key: str) -> Document | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(expected_document.c.body, expected_document.c.period).where(
+                    expected_document.c.module == module, expected_document.c.key == key
+                )
+            ).first()
+        if row is None or row.body is None:
+            return None
+        tables = orjson.loads(row.body)
+        return Document(module, key, {t: tuple(r) for t, r in tables.items()}, row.period)
+
+    # -- corrections -----------------------------------------------------------------------
+
+    def apply(self, findings: Iterable[Finding]) -> ApplyReport:
+        """Post the corrections for findings, after finishing any a previous run left open."""
+        report = ApplyReport()
+        self.project()
+        for row in self._open():
+            self._carry(self.ledger.repository.get(UUID(row["id"])), report)
+        for finding in findings:
+            correction = correction_for(finding, self._expected_one(finding.module, finding.key))
+            if correction is None:
+                report.left_for_people.append(finding.key)
+                continue
+            self._post(correction, report)
+        self.project()
+        return report
+
+    def _open(self) -> list[dict[str, Any]]:
+        self.project()
+        with self.engine.connect() as conn:
+            return open_postings(conn)
+
+    def _post(self, correction: Correction, report: ApplyReport) -> None:
+        entry = Posting.propose(correction)
+        self.ledger.save(entry)
+        self.fault("after_proposed")
+        self._carry(entry, report)
+
+    def _sink(self) -> PostingSink:
+        if self.sink is None:
+            raise RuntimeError("no posting sink configured")
+        return self.sink
+
+    def _carry(self, entry: Posting, report: ApplyReport) -> None:
+        """Take a posting as far as it goes: write it unless Sage already shows it, confirm."""
+        sink = self._sink()
+        label = f"{entry.module} {entry.key} ({entry.action})"
+        needed = self._needed(entry)
+        if entry.state == "submitted":
+            if needed:
+                entry.fail("Sage does not show the submitted correction")
+                report.failed.append(label)
+            else:
+                entry.confirm()
+                report.confirmed.append(label)
+            self.ledger.save(entry)
+            return
+        if not needed:
+            entry.submit(sink.name, [], "Sage already shows it; nothing written")
+            entry.confirm()
+            self.ledger.save(entry)
+            report.confirmed.append(label)
+            return
+        self.fault("before_write")
+        try:
+            written = self._write(entry, sink)
+        except Exception as exc:  # the sink's errors are recorded on the posting, then raised
+            entry.fail(f"{type(exc).__name__}: {exc}")
+            self.ledger.save(entry)
+            report.failed.append(label)
+            raise
+        self.fault("after_write")
+        entry.submit(sink.name, written)
+        self.ledger.save(entry)
+        self.fault("after_submitted")
+        if self._needed(entry):
+            entry.fail("Sage still differs after the write")
+            report.failed.append(label)
+        else:
+            entry.confirm()
+            report.confirmed.append(label)
+        self.ledger.save(entry)
+
+    def _needed(self, entry: Posting) -> bool:
+        """Whether Sage, read now, still lacks what the posting is for."""
+        held = self._reader().read_key(entry.module, entry.key)
+        active = [d for d in held if not d.is_void]
+        if entry.action == VOID:
+            return any(d.sage_ref in entry.sage_refs for d in active)
+        assert entry.document is not None
+        want = Document.from_json(entry.document)
+        if len(active) > 1:
+            return False  # a duplicate is settled by its own finding, never by writing more
+        return any(f.kind != UNEXPECTED for f in diff(entry.module, [want], held))
+
+    def _write(self, entry: Posting, sink: PostingSink) -> list[int]:
+        if entry.action == VOID:
+            for ref in entry.sage_refs:
+                sink.void(entry.module, ref)
+            return list(entry.sage_refs)
+        assert entry.document is not None
+        document = Document.from_json(entry.document)
+        if entry.action == UPDATE:
+            return [sink.update(document)]
+        active = [d for d in self._reader().read_key(entry.module, entry.key) if not d.is_void]
+        if entry.action == REPLACE and len(active) == 1 and active[0].sage_ref is not None:
+            return [sink.replace(document, active[0].sage_ref)]
+        if entry.action in (CREATE, REPLACE):
+            return [sink.create(document)]
+        raise ValueError(f"unknown posting action {entry.action!r}")
+
+    # -- resolutions -----------------------------------------------------------------------
+
+    def resolve(self, key: str, decision: str, by: str, why: str) -> ApplyReport:
+        """A person settles a document recon did not expect: keep it, or have recon void it."""
+        module = module_of_key(key)
+        self.project()
+        expected = self._expected_one(module, key)
+        with self.engine.connect() as conn:
+            accepted = accepted_keys(conn)
+        held = self._reader().read_key(module, key)
+        findings = [
+            f
+            for f in diff(module, [] if expected is None else [expected], held)
+            if f.kind == UNEXPECTED
+        ]
+        if not findings:
+            raise ResolveError(
+                f"{key}: no {UNEXPECTED} finding to resolve "
+                f"({'already accepted' if key in accepted else 'Sage holds what recon expects'})"
+            )
+        try:
+            resolution = self.ledger.repository.get(resolution_id(key))
+        except Exception:  # not yet resolved by anyone
+            resolution = Resolution(key=key, module=module)
+        report = ApplyReport()
+        if decision == "accept":
+            resolution.accept(by, why)
+            self.ledger.save(resolution)
+        else:
+            resolution.request_void(by, why)
+            self.ledger.save(resolution)
+            for finding in findings:
+                self._post(void_correction(finding, by, why), report)
+        self.project()
+        return report
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        self.project()
+        with self.engine.connect() as conn:
+            sources = {
+                f"{system}/{kind}": {"records": total, "quarantined": int(bad or 0)}
+                for system, kind, total, bad in conn.execute(
+                    select(
+                        source_state.c.system,
+                        source_state.c.kind,
+                        func.count(),
+                        func.sum(source_state.c.rejection.is_not(None).cast(Integer)),
+                    ).group_by(source_state.c.system, source_state.c.kind)
+                )
+            }
+            modules: dict[str, Any] = {}
+            for module, count, problems in conn.execute(
+                select(
+                    expected_document.c.module,
+                    func.count(),
+                    func.sum(expected_document.c.problem.is_not(None).cast(Integer)),
+                ).group_by(expected_document.c.module)
+            ):
+                modules[module] = {"expected": count, "unmapped": int(problems or 0)}
+            totals = conn.execute(
+                select(expected_document.c.module, expected_document.c.amount).where(
+                    expected_document.c.amount.is_not(None)
+                )
+            )
+            sums: dict[str, Any] = {}
+            for module, amount in totals:
+                sums[module] = sums.get(module, 0) + Decimal(amount)
+            for module, total in sums.items():
+                modules[module]["expected_total"] = to_str(total)
+            postings = dict(
+                conn.execute(select(posting.c.state, func.count()).group_by(posting.c.state)).all()
+            )
+            cursors = [
+                dict(r)
+                for r in conn.execute(
+                    select(ingest_cursor).order_by(ingest_cursor.c.system, ingest_cursor.c.kind)
+                ).mappings()
+            ]
+            quarantine = len(quarantined(conn))
+        return {
+            "events": self.ledger.max_position(),
+            "sources": sources,
+            "quarantined": quarantine,
+            "modules": modules,
+            "postings": {str(k): int(v) for k, v in postings.items()},
+            "cursors": cursors,
+        }
+
+    def quarantine(self) -> list[dict[str, Any]]:
+        self.project()
+        with self.engine.connect() as conn:
+            return quarantined(conn)
+
+
+def in_scope(module: str, mapping: Mapping) -> Callable[[Document], bool]:
+    """Which Sage documents nobody expects recon answers for.
+
+    Receivable invoices: every one in the period. Clients: those carrying a ServiceTrade link
+    or numbered in recon's range. Jobs: those numbered in recon's range. Older masters that
+    predate recon are the company's own business and are never reported.
+    """
+    if module == CLIENTS:
+        start = mapping.client_number_start
+        return lambda d: d.key.startswith("ST-CO-") or (d.sage_ref or 0) >= start
+    if module == JOBS:
+        start = mapping.job_number_start
+        return lambda d: (d.sage_ref or 0) >= start
+    return lambda _d: True
+
+
+def module_of_key(key: str) -> str:
+    """The module a finding key belongs to (keys carry their kind)."""
+    prefixes = {
+        "ST-CO-": CLIENTS,
+        "SAGE-reccln-": CLIENTS,
+        "JOB-": JOBS,
+        "ST-INV-": AR_INVOICES,
+        "SAGE-acrinv-": AR_INVOICES,
+    }
+    for prefix, module in prefixes.items():
+        if key.startswith(prefix):
+            return module
+    raise ResolveError(
+        f"{key!r} is not a finding key: expected ST-CO-…, SAGE-reccln-…, JOB-…, ST-INV-… "
+        "or SAGE-acrinv-…"
+    )
+
+
+def _hash_of(event: Aggregate.Event) -> str:
+    return str(getattr(event, "content_hash", ""))

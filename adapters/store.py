@@ -1,0 +1,146 @@
+"""The event store: the eventsourcing application recon records into, chosen by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from sqlalchemy import Engine, create_engine, event
+
+APPLICATION_NAME = "recon"
+
+
+class StoreConfigError(ValueError):
+    """An event store URL recon cannot use; the message names the expected form."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event notification as projections read it: position, topic and decoded state."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: dict[str, Any]
+
+
+def store_env(url: str, cipher_key: str | None = None) -> dict[str, str]:
+    """The eventsourcing environment for a store URL.
+
+    ``sqlite:///path/recon.db`` (the embedded default) or
+    ``postgresql://user:password@host:port/database``.
+    """
+    parts = urlsplit(url)
+    env: dict[str, str]
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)[1:]  # sqlite:///relative.db, sqlite:////absolute.db
+        if not path:
+            raise StoreConfigError(f"store.url {url!r}: expected sqlite:///path/to/recon.db")
+        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    elif parts.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        database = parts.path.lstrip("/")
+        if not (parts.hostname and database and parts.username):
+            raise StoreConfigError(
+                f"store.url {url!r}: expected postgresql://user:password@host:port/database"
+            )
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": database,
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        }
+    else:
+        raise StoreConfigError(
+            f"store.url {url!r}: expected sqlite:///path/to/recon.db or "
+            "postgresql://user:password@host:port/database"
+        )
+    if cipher_key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_KEY"] = cipher_key
+    return env
+
+
+def projection_url(url: str) -> str:
+    """The SQLAlchemy URL of the database that holds projections beside the events."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return url
+    return "postgresql+psycopg" + url[len(parts.scheme) :]
+
+
+def create_projection_engine(url: str) -> Engine:
+    engine = create_engine(projection_url(url))
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    return engine
+
+
+class Ledger(Application[Any]):
+    """The event-sourced application: source records, postings and resolutions."""
+
+    name = APPLICATION_NAME
+    log_section_size = 1000
+
+    def __init__(self, url: str, cipher_key: str | None = None) -> None:
+        env = store_env(url, cipher_key)
+        if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+            Path(env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(env=env)
+        self._plain = env.get("CIPHER_TOPIC") is None and self.env.get("COMPRESSOR_TOPIC") is None
+
+    def record(self, events: Iterable[Aggregate.Event | Aggregate]) -> int:
+        """Append events (and pending events of aggregates) in one transaction."""
+        batch = list(events)
+        if batch:
+            self.save(*batch)
+        return len(batch)
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def read(self, after: int, limit: int) -> Sequence[StoredEvent]:
+        """Events after a log position, in log order, with their state decoded."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        if self._plain:
+            loads = orjson.loads
+            return [
+                StoredEvent(
+                    n.id, str(n.originator_id), n.originator_version, n.topic, loads(n.state)
+                )
+                for n in notifications
+            ]
+        mapper = self.mapper
+        result = []
+        for n in notifications:
+            state = n.state
+            if mapper.cipher is not None:
+                state = mapper.cipher.decrypt(state)
+            if mapper.compressor is not None:
+                state = mapper.compressor.decompress(state)
+            result.append(
+                StoredEvent(
+                    n.id, str(n.originator_id), n.originator_version, n.topic, orjson.loads(state)
+                )
+            )
+        return result

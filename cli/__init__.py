@@ -1,0 +1,1 @@
+"""recon cli layer."""

@@ -1,0 +1,83 @@
+"""Mapping rules from source records to Sage: accounts, tax districts, numbering, periods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+JOB_PER_LOCATION = "per_location"
+JOB_PER_JOB = "per_job"
+
+
+class MappingError(ValueError):
+    """A source value the mapping does not cover; the message says what and where to map it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaxEntity:
+    """A Sage tax entity (``taxent``): one authority's rate, in percent."""
+
+    recnum: int
+    name: str
+    rate: Decimal  # percent, e.g. Decimal("4.75")
+    account: int  # sales tax payable ledger account for this entity
+
+
+@dataclass(frozen=True, slots=True)
+class TaxDistrict:
+    """A Sage tax district (``taxdst``): up to five entities whose taxes are summed."""
+
+    recnum: int
+    name: str
+    entities: tuple[TaxEntity, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """Everything recon needs to turn source records into the rows Sage should hold."""
+
+    ar_control_account: int
+    default_income_account: int
+    income_accounts: dict[str, int] = field(default_factory=dict)  # item type -> account
+    tax_districts: dict[int, TaxDistrict] = field(default_factory=dict)
+    tax_group_districts: dict[str, int] = field(default_factory=dict)  # ST tax group -> district
+    default_tax_district: int | None = None
+    job_numbering: str = JOB_PER_LOCATION
+    client_number_start: int = 1001
+    job_number_start: int = 5001
+    fiscal_year_start_month: int = 1
+    due_days: int = 30
+
+    def income_account(self, item_type: str) -> int:
+        return self.income_accounts.get(item_type, self.default_income_account)
+
+    def district_for(self, tax_group: str) -> TaxDistrict | None:
+        """The district a location's tax group maps to; unmapped groups are a MappingError."""
+        recnum = self.tax_group_districts.get(tax_group) if tax_group else None
+        if recnum is None:
+            if tax_group and self.default_tax_district is None:
+                raise MappingError(
+                    f"ServiceTrade tax group {tax_group!r} has no Sage tax district; "
+                    "add it under [mapping.tax_groups] in recon.toml"
+                )
+            recnum = self.default_tax_district
+        if recnum is None:
+            return None
+        try:
+            return self.tax_districts[recnum]
+        except KeyError as exc:
+            raise MappingError(
+                f"Sage tax district {recnum} is not defined under [tax.districts] in recon.toml"
+            ) from exc
+
+    def period_of(self, day: date) -> tuple[int, int]:
+        """(posting year, period 1-12) of a business date under the company's fiscal year."""
+        start = self.fiscal_year_start_month
+        period = (day.month - start) % 12 + 1
+        year = day.year if start == 1 or day.month < start else day.year + 1
+        return year, period
+
+    def fingerprint(self) -> str:
+        """A stable text that changes whenever the mapping changes (projections rebuild on it)."""
+        return repr(self)

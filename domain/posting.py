@@ -1,0 +1,179 @@
+"""Corrective postings and people's resolutions of findings, as aggregates of their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.documents import AR_INVOICES, Document
+from domain.ledger import LEDGER_NAMESPACE
+from domain.reconcile import AMOUNT_DIFFERS, DUPLICATE, FIELD_DIFFERS, MISSING, Finding
+
+CREATE = "create"  # write a new document (or the master row)
+REPLACE = "replace"  # void the posted document and re-enter it (Sage's correction rule)
+UPDATE = "update"  # edit a master record (clients, jobs) in place
+VOID = "void"  # void documents (duplicates, expected voids, a person's --void)
+
+PROPOSED = "proposed"
+SUBMITTED = "submitted"
+CONFIRMED = "confirmed"
+FAILED = "failed"
+OPEN_STATES = (PROPOSED, SUBMITTED)
+
+ACCEPT = "accept"
+
+
+class PostingError(Exception):
+    """A posting was asked to do something its state does not allow."""
+
+    def __init__(self, posting_id: UUID, message: str) -> None:
+        super().__init__(f"posting {posting_id}: {message}")
+        self.posting_id = posting_id
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """What to post to Sage to settle one finding."""
+
+    module: str
+    key: str
+    action: str
+    document: Document | None
+    sage_refs: tuple[int, ...]
+    reason: str
+
+
+def correction_for(finding: Finding, expected: Document | None) -> Correction | None:
+    """The correction for a finding, or None when only a person may settle it.
+
+    Posted documents are never edited in place: a differing invoice is voided and re-entered;
+    master records (clients, jobs) are updated. Duplicates keep the oldest document carrying
+    the key and void the rest. A document recon did not expect is left for ``recon resolve``.
+    """
+    reason = f"{finding.kind} {finding.key}"
+    is_document = finding.module == AR_INVOICES
+    if finding.kind == MISSING and expected is not None:
+        return Correction(finding.module, finding.key, CREATE, expected, (), reason)
+    if finding.kind == DUPLICATE:
+        extra = tuple(sorted(finding.sage_refs)[1:])
+        return Correction(finding.module, finding.key, VOID, None, extra, reason)
+    if finding.kind in (AMOUNT_DIFFERS, FIELD_DIFFERS) and expected is not None:
+        if expected.is_void:
+            return Correction(finding.module, finding.key, VOID, None, finding.sage_refs, reason)
+        action = REPLACE if is_document else UPDATE
+        return Correction(finding.module, finding.key, action, expected, finding.sage_refs, reason)
+    return None
+
+
+def void_correction(finding: Finding, who: str, why: str) -> Correction:
+    return Correction(
+        finding.module, finding.key, VOID, None, finding.sage_refs, f"resolved by {who}: {why}"
+    )
+
+
+class Posting(Aggregate):
+    """One corrective posting: proposed, then submitted to a sink, then confirmed or failed."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return uuid4()
+
+    @event("Proposed")
+    def __init__(
+        self,
+        module: str,
+        key: str,
+        action: str,
+        document: dict[str, Any] | None,
+        sage_refs: list[int],
+        reason: str,
+    ) -> None:
+        self.module = module
+        self.key = key
+        self.action = action
+        self.document = document
+        self.sage_refs = sage_refs
+        self.reason = reason
+        self.state = PROPOSED
+        self.sink = ""
+        self.written: list[int] = []
+        self.note = ""
+
+    @classmethod
+    def propose(cls, correction: Correction) -> Posting:
+        return cls(
+            module=correction.module,
+            key=correction.key,
+            action=correction.action,
+            document=None if correction.document is None else correction.document.to_json(),
+            sage_refs=list(correction.sage_refs),
+            reason=correction.reason,
+        )
+
+    def submit(self, sink: str, written: list[int], note: str = "") -> None:
+        if self.state != PROPOSED:
+            raise PostingError(self.id, f"cannot submit a posting that is {self.state}")
+        self._submitted(sink=sink, written=written, note=note)
+
+    @event("Submitted")
+    def _submitted(self, sink: str, written: list[int], note: str) -> None:
+        self.state = SUBMITTED
+        self.sink = sink
+        self.written = written
+        self.note = note
+
+    def confirm(self) -> None:
+        if self.state != SUBMITTED:
+            raise PostingError(self.id, f"cannot confirm a posting that is {self.state}")
+        self._confirmed()
+
+    @event("Confirmed")
+    def _confirmed(self) -> None:
+        self.state = CONFIRMED
+
+    def fail(self, reason: str) -> None:
+        if self.state not in OPEN_STATES:
+            raise PostingError(self.id, f"cannot fail a posting that is {self.state}")
+        self._failed(reason=reason)
+
+    @event("Failed")
+    def _failed(self, reason: str) -> None:
+        self.state = FAILED
+        self.note = reason
+
+
+def resolution_id(key: str) -> UUID:
+    return uuid5(LEDGER_NAMESPACE, f"resolution:{key}")
+
+
+class Resolution(Aggregate):
+    """A person's decision about a document in Sage that recon did not expect."""
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return resolution_id(key)
+
+    @event("Opened")
+    def __init__(self, key: str, module: str) -> None:
+        self.key = key
+        self.module = module
+        self.decision = ""
+        self.by = ""
+        self.why = ""
+
+    @event("Accepted")
+    def accept(self, by: str, why: str) -> None:
+        """Keep the document in Sage and stop reporting it."""
+        self.decision = ACCEPT
+        self.by = by
+        self.why = why
+
+    @event("VoidRequested")
+    def request_void(self, by: str, why: str) -> None:
+        """Have recon post the void of the document."""
+        self.decision = VOID
+        self.by = by
+        self.why = why

@@ -1,0 +1,371 @@
+"""What Sage should hold for clients, jobs and receivable invoices, derived from the ledger.
+
+Runs after the sources projection in the same transaction, so it derives documents from the
+latest recorded state of every record an event touched, and of the records that depend on
+it (a location's tax group changes its invoices; a new location gets a job number). Sage
+numbers (client #, job #) are handed out in the order records were first recorded, so a
+rebuild from the log gives every record the number it had.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, func, select
+
+from adapters.store import StoredEvent
+from domain.documents import AR_INVOICES, JOBS, Document
+from domain.expected import (
+    ar_invoice_document,
+    client_document,
+    invoice_key,
+    job_document,
+    job_job_name,
+    job_key,
+    location_job_name,
+)
+from domain.mapping import JOB_PER_JOB, Mapping, MappingError
+from domain.source import (
+    ACCOUNTABLE_INVOICE_STATUSES,
+    SERVICETRADE,
+    Company,
+    Invoice,
+    Job,
+    Location,
+    from_payload,
+)
+from projections.sources import TOPICS
+from projections.tables import expected_document, sage_number, source_state, upsert
+
+CLIENT = "client"
+JOB = "job"
+
+
+class ExpectedProjection:
+    """Expected Sage documents per module, with the numbers recon assigned."""
+
+    name = "expected"
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+
+    def fingerprint(self) -> str:
+        return "expected-1:" + self.mapping.fingerprint()
+
+    def reset(self, conn: Connection) -> None:
+        conn.execute(delete(expected_document))
+        conn.execute(delete(sage_number))
+
+    def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
+        ids = list(dict.fromkeys(e.originator_id for e in events if e.topic in TOPICS))
+        if ids:
+            _Derivation(conn, self.mapping).run(ids)
+
+
+class _Derivation:
+    """One page's worth of derivation, with the source rows it needed loaded once."""
+
+    def __init__(self, conn: Connection, mapping: Mapping) -> None:
+        self.conn = conn
+        self.mapping = mapping
+        self.rows: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self.numbers: dict[tuple[str, str], int] = {}
+        self.next_number: dict[str, int] = {}
+        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _remember(self, rows: Iterable[Any]) -> list[dict[str, Any]]:
+        loaded = []
+        for row in rows:
+            record = dict(row)
+            self.rows[(record["kind"], record["source_id"])] = record
+            loaded.append(record)
+        return loaded
+
+    def _load(self, kind: str, source_ids: Iterable[str]) -> None:
+        wanted = [i for i in set(source_ids) if i and (kind, i) not in self.rows]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            self._remember(
+                self.conn.execute(
+                    select(source_state).where(
+                        source_state.c.system == SERVICETRADE,
+                        source_state.c.kind == kind,
+                        source_state.c.source_id.in_(chunk),
+                    )
+                ).mappings()
+            )
+            for source_id in chunk:
+                self.rows.setdefault((kind, source_id), None)
+
+    def _snapshot(self, kind: str, source_id: str | None) -> Any:
+        if not source_id:
+            return None
+        if (kind, source_id) not in self.rows:
+            self._load(kind, [source_id])
+        row = self.rows.get((kind, source_id))
+        if row is None or row["payload"] is None:
+            return None
+        return from_payload(kind, orjson.loads(row["payload"]))
+
+    def _dependents(self, column: str, values: set[str], kind: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        items = sorted(values)
+        for start in range(0, len(items), 500):
+            found.extend(
+                self._remember(
+                    self.conn.execute(
+                        select(source_state).where(
+                            source_state.c.kind == kind,
+                            getattr(source_state.c, column).in_(items[start : start + 500]),
+                        )
+                    ).mappings()
+                )
+            )
+        return found
+
+    # -- numbering -------------------------------------------------------------------------
+
+    def number(self, kind: str, source_id: str) -> int:
+        key = (kind, source_id)
+        if key in self.numbers:
+            return self.numbers[key]
+        found = self.conn.execute(
+            select(sage_number.c.number).where(
+                sage_number.c.kind == kind, sage_number.c.source_id == source_id
+            )
+        ).scalar()
+        if found is None:
+            if kind not in self.next_number:
+                highest = self.conn.execute(
+                    select(func.max(sage_number.c.number)).where(sage_number.c.kind == kind)
+                ).scalar()
+                start = (
+                    self.mapping.client_number_start
+                    if kind == CLIENT
+                    else self.mapping.job_number_start
+                )
+                self.next_number[kind] = start if highest is None else int(highest) + 1
+            found = self.next_number[kind]
+            self.next_number[kind] += 1
+            self.conn.execute(
+                sage_number.insert().values(kind=kind, source_id=source_id, number=found)
+            )
+        self.numbers[key] = int(found)
+        return int(found)
+
+    # -- derivation ------------------------------------------------------------------------
+
+    def run(self, record_ids: list[str]) -> None:
+        touched: list[dict[str, Any]] = []
+        for start in range(0, len(record_ids), 500):
+            touched.extend(
+                self._remember(
+                    self.conn.execute(
+                        select(source_state).where(
+                            source_state.c.record_id.in_(record_ids[start : start + 500])
+                        )
+                    ).mappings()
+                )
+            )
+        touched = [r for r in touched if r["system"] == SERVICETRADE]
+        locations = {r["source_id"] for r in touched if r["kind"] == "location"}
+        jobs = {r["source_id"] for r in touched if r["kind"] == "job"}
+        affected = {(r["kind"], r["source_id"]): r for r in touched}
+        if locations:
+            for r in self._dependents("location_id", locations, "invoice"):
+                affected[(r["kind"], r["source_id"])] = r
+        if jobs and self.mapping.job_numbering == JOB_PER_JOB:
+            for r in self._dependents("job_id", jobs, "invoice"):
+                affected[(r["kind"], r["source_id"])] = r
+        ordered = sorted(affected.values(), key=lambda r: r["first_position"])
+        invoices = [r for r in ordered if r["kind"] == "invoice"]
+        self._load("location", (r["location_id"] for r in invoices))
+        self._load("company", (r["company_id"] for r in ordered if r["company_id"]))
+        for row in ordered:
+            kind = row["kind"]
+            if kind == "company":
+                self._client(row)
+            elif kind == "location" and self.mapping.job_numbering != JOB_PER_JOB:
+                self._location_job(row)
+            elif kind == "job" and self.mapping.job_numbering == JOB_PER_JOB:
+                self._job_job(row)
+            elif kind == "invoice":
+                self._invoice(row)
+        upsert(self.conn, expected_document, list(self.documents.values()))
+
+    def _put(self, document: Document, kind: str, source_id: str) -> None:
+        body = document.canonical()
+        amount = document.amount
+        self.documents[(document.module, document.key)] = {
+            "module": document.module,
+            "key": document.key,
+            "period": document.period,
+            "digest": document.digest(),
+            "amount": None if amount is None else str(amount),
+            "body": body.decode(),
+            "problem": None,
+            "source_kind": kind,
+            "source_id": source_id,
+        }
+
+    def _problem(self, module: str, key: str, kind: str, source_id: str, problem: str) -> None:
+        self.documents[(module, key)] = {
+            "module": module,
+            "key": key,
+            "period": None,
+            "digest": None,
+            "amount": None,
+            "body": None,
+            "problem": problem,
+            "source_kind": kind,
+            "source_id": source_id,
+        }
+
+    def _drop(self, kind: str, source_id: str) -> None:
+        self.conn.execute(
+            delete(expected_document).where(
+                expected_document.c.source_kind == kind,
+                expected_document.c.source_id == source_id,
+            )
+        )
+        for key in [k for k, d in self.documents.items() if d["source_id"] == source_id]:
+            if self.documents[key]["source_kind"] == kind:
+                del self.documents[key]
+
+    def _client(self, row: dict[str, Any]) -> None:
+        company = self._snapshot("company", row["source_id"])
+        if not isinstance(company, Company) or not company.customer:
+            self._drop("company", row["source_id"])
+            return
+        if row["deleted"]:
+            company = Company(**{**_fields(company), "status": "inactive"})
+        self._put(client_document(company, self.number(CLIENT, company.id)), "company", company.id)
+
+    def _client_number(self, company_id: str | None) -> int | None:
+        company = self._snapshot("company", company_id)
+        if not isinstance(company, Company) or not company.customer:
+            return None
+        return self.number(CLIENT, company.id)
+
+    def _location_job(self, row: dict[str, Any]) -> None:
+        location = self._snapshot("location", row["source_id"])
+        if not isinstance(location, Location):
+            return
+        number = self.number(JOB, location.id)
+        try:
+            district = self.mapping.district_for(location.tax_group)
+        except MappingError as exc:
+            self._problem(JOBS, job_key(number), "location", location.id, str(exc))
+            return
+        active = location.status == "active" and not row["deleted"]
+        document = job_document(
+            number,
+            location_job_name(location),
+            self._client_number(location.company_id),
+            location,
+            district,
+            active,
+        )
+        self._put(document, "location", location.id)
+
+    def _job_job(self, row: dict[str, Any]) -> None:
+        job = self._snapshot("job", row["source_id"])
+        if not isinstance(job, Job):
+            return
+        number = self.number(JOB, job.id)
+        location = self._snapshot("location", job.location_id)
+        location = location if isinstance(location, Location) else None
+        try:
+            district = self.mapping.district_for(location.tax_group) if location else None
+        except MappingError as exc:
+            self._problem(JOBS, job_key(number), "job", job.id, str(exc))
+            return
+        active = job.status not in ("completed", "closed", "canceled") and not row["deleted"]
+        document = job_document(
+            number,
+            job_job_name(job),
+            self._client_number(job.customer_id),
+            location,
+            district,
+            active,
+        )
+        self._put(document, "job", job.id)
+
+    def _invoice(self, row: dict[str, Any]) -> None:
+        invoice = self._snapshot("invoice", row["source_id"])
+        key = invoice_key(row["source_id"])
+        if not isinstance(invoice, Invoice) or invoice.invoice_type != "invoice":
+            self._drop("invoice", row["source_id"])
+            return
+        voided = invoice.status == "void" or bool(row["deleted"])
+        if not row["accountable"] or (not voided and not _accountable_now(invoice)):
+            self._drop("invoice", invoice.id)
+            return
+        location = self._snapshot("location", invoice.location_id)
+        if not isinstance(location, Location):
+            self._problem(
+                AR_INVOICES,
+                key,
+                "invoice",
+                invoice.id,
+                f"invoice {invoice.number}: ServiceTrade location {invoice.location_id} "
+                "has not been recorded (is it quarantined?)",
+            )
+            return
+        if self.mapping.job_numbering == JOB_PER_JOB:
+            job_number = self.number(JOB, invoice.job_id) if invoice.job_id else None
+        else:
+            job_number = self.number(JOB, location.id)
+        try:
+            document = ar_invoice_document(
+                invoice,
+                job_number=job_number,
+                location=location,
+                mapping=self.mapping,
+                voided=voided,
+            )
+        except MappingError as exc:
+            self._problem(
+                AR_INVOICES, key, "invoice", invoice.id, f"invoice {invoice.number}: {exc}"
+            )
+            return
+        self._put(document, "invoice", invoice.id)
+
+
+def _accountable_now(invoice: Invoice) -> bool:
+    return invoice.status in ACCOUNTABLE_INVOICE_STATUSES
+
+
+def _fields(company: Company) -> dict[str, Any]:
+    return {f: getattr(company, f) for f in Company.__dataclass_fields__}
+
+
+def expected_documents(
+    conn: Connection, module: str, period: str | None = None
+) -> tuple[list[Document], dict[str, str]]:
+    """Expected documents of a module (and period), plus keys recon could not map, with why."""
+    query = select(
+        expected_document.c.key,
+        expected_document.c.period,
+        expected_document.c.body,
+        expected_document.c.problem,
+    ).where(expected_document.c.module == module)
+    if period is not None:
+        query = query.where(
+            (expected_document.c.period == period) | expected_document.c.period.is_(None)
+        )
+    documents: list[Document] = []
+    problems: dict[str, str] = {}
+    for key, doc_period, body, problem in conn.execute(query):
+        if body is None:
+            problems[key] = problem
+            continue
+        tables = orjson.loads(body)
+        documents.append(
+            Document(module, key, {t: tuple(rows) for t, rows in tables.items()}, doc_period)
+        )
+    return documents, problems

@@ -1,0 +1,137 @@
+"""Projection tables, kept beside the events in the store database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+metadata = MetaData()
+
+tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("fingerprint", Text, nullable=False, default=""),
+)
+
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("record_id", String(36), primary_key=True),
+    Column("system", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text),  # last valid payload (JSON), kept when a later one is rejected
+    Column("rejection", Text),  # reason the latest payload was quarantined, or NULL
+    Column("raw", Text),  # the quarantined raw payload
+    Column("rejected_position", BigInteger),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("first_position", BigInteger, nullable=False),
+    Column("last_position", BigInteger, nullable=False),
+    Column("company_id", String(64)),
+    Column("location_id", String(64)),
+    Column("job_id", String(64)),
+    Column("accountable", Boolean, nullable=False, default=False),
+    Index("ix_source_state_kind", "system", "kind", "source_id", unique=True),
+    Index("ix_source_state_location", "location_id"),
+    Index("ix_source_state_job", "job_id"),
+    Index("ix_source_state_company", "company_id"),
+)
+
+sage_number = Table(
+    "sage_number",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # client | job
+    Column("source_id", String(64), primary_key=True),
+    Column("number", BigInteger, nullable=False),
+    UniqueConstraint("kind", "number", name="uq_sage_number"),
+)
+
+expected_document = Table(
+    "expected_document",
+    metadata,
+    Column("module", String(32), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("period", String(7)),
+    Column("digest", String(32)),
+    Column("amount", String(32)),
+    Column("body", Text),  # the document's tables as canonical JSON; NULL when unmapped
+    Column("problem", Text),  # why recon cannot say what Sage should hold (unmapped values)
+    Column("source_kind", String(32), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Index("ix_expected_source", "source_kind", "source_id"),
+    Index("ix_expected_period", "module", "period"),
+)
+
+posting = Table(
+    "posting",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("module", String(32), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("sink", String(16), nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),
+    Column("note", Text, nullable=False, default=""),
+    Column("written", Text, nullable=False, default="[]"),
+    Column("proposed_position", BigInteger, nullable=False),
+    Column("last_position", BigInteger, nullable=False),
+    Index("ix_posting_key", "module", "key"),
+    Index("ix_posting_state", "state"),
+)
+
+resolution = Table(
+    "resolution",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("module", String(32), nullable=False),
+    Column("decision", String(16), nullable=False, default=""),
+    Column("by", String(128), nullable=False, default=""),
+    Column("why", Text, nullable=False, default=""),
+    Column("position", BigInteger, nullable=False),
+)
+
+ingest_cursor = Table(
+    "ingest_cursor",
+    metadata,
+    Column("system", String(32), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("updated_after", BigInteger, nullable=False),
+    Column("completed_runs", Integer, nullable=False, default=0),
+)
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, replacing those whose primary key exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    columns = rows[0].keys()
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: statement.excluded[c] for c in columns if c not in keys},
+    )
+    conn.execute(statement, list(rows))
