@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from sqlalchemy import Engine, Integer, func, select
 
@@ -391,9 +392,10 @@ class Recon:
                 f"{key}: no {UNEXPECTED} finding to resolve "
                 f"({'already accepted' if key in accepted else 'Sage holds what recon expects'})"
             )
+        resolution: Resolution
         try:
             resolution = self.ledger.repository.get(resolution_id(key))
-        except Exception:  # not yet resolved by anyone
+        except AggregateNotFoundError:  # nobody has resolved this key before
             resolution = Resolution(key=key, module=module)
         report = ApplyReport()
         if decision == "accept":
@@ -442,7 +444,7 @@ class Recon:
                 sums[module] = sums.get(module, 0) + Decimal(amount)
             for module, total in sums.items():
                 modules[module]["expected_total"] = to_str(total)
-            postings = dict(
+            postings: dict[str, int] = dict(
                 conn.execute(select(posting.c.state, func.count()).group_by(posting.c.state)).all()
             )
             cursors = [

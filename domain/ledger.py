@@ -28,6 +28,7 @@ def content_hash(payload: Any) -> str:
 class SourceRecord(Aggregate):
     """What recon has seen of one ServiceTrade or PartsLedger entity."""
 
+    @dataclass(frozen=True)
     class Observed(Aggregate.Created):
         """First sight of the entity with a valid payload."""
 
@@ -37,6 +38,7 @@ class SourceRecord(Aggregate):
         payload: dict[str, Any]
         content_hash: str
 
+    @dataclass(frozen=True)
     class Quarantined(Aggregate.Created):
         """First sight of the entity with a payload that failed validation."""
 
@@ -47,6 +49,7 @@ class SourceRecord(Aggregate):
         raw: str
         content_hash: str
 
+    @dataclass(frozen=True)
     class Changed(Aggregate.Event):
         """The entity's content changed (or a rejected payload became valid)."""
 
@@ -60,6 +63,7 @@ class SourceRecord(Aggregate):
             aggregate.rejection = None
             aggregate.deleted = False
 
+    @dataclass(frozen=True)
     class Rejected(Aggregate.Event):
         """A new payload for the entity failed validation; the raw payload is kept."""
 
@@ -72,6 +76,7 @@ class SourceRecord(Aggregate):
             aggregate.rejection = self.reason
             aggregate.content_hash = self.content_hash
 
+    @dataclass(frozen=True)
     class Deleted(Aggregate.Event):
         """The entity was deleted at the source."""
 

@@ -42,8 +42,8 @@ class PostingsProjection:
         resolutions: dict[str, dict[str, Any]] = {}
         for table, store in ((posting, postings), (resolution, resolutions)):
             ids = {e.originator_id for e in mine}
-            for row in conn.execute(select(table).where(table.c.id.in_(ids))).mappings():
-                store[row["id"]] = dict(row)
+            for found in conn.execute(select(table).where(table.c.id.in_(ids))).mappings():
+                store[found["id"]] = dict(found)
         for e in mine:
             s = e.state
             if e.topic == PROPOSED:

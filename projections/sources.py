@@ -61,14 +61,14 @@ class SourcesProjection:
         ids = {e.originator_id for e in mine if e.topic not in (OBSERVED, QUARANTINED)}
         rows: dict[str, dict[str, Any]] = {}
         if ids:
-            for row in conn.execute(
+            for found in conn.execute(
                 select(source_state).where(source_state.c.record_id.in_(ids))
             ).mappings():
-                rows[row["record_id"]] = dict(row)
+                rows[found["record_id"]] = dict(found)
         for e in mine:
             s = e.state
             if e.topic in (OBSERVED, QUARANTINED):
-                row = {
+                row: dict[str, Any] = {
                     "record_id": e.originator_id,
                     "system": s["system"],
                     "kind": s["kind"],
