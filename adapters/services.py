@@ -384,7 +384,12 @@ class Recon:
         held = self._reader().read_key(module, key)
         findings = [
             f
-            for f in diff(module, [] if expected is None else [expected], held)
+            for f in diff(
+                module,
+                [] if expected is None else [expected],
+                held,
+                accepted=accepted if decision == "accept" else (),
+            )
             if f.kind == UNEXPECTED
         ]
         if not findings:

@@ -39,7 +39,7 @@ class ServiceTradeSettings:
     username: str = ""
     password: str = ""
     timezone: str = "America/New_York"
-    timeout_seconds: Decimal = Decimal(30)
+    timeout_seconds: int = 30
     overlap_seconds: int = 300
     writeback: bool = True
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
@@ -187,9 +187,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         username=_get(st, "username", "servicetrade.username", str, ""),
         password=_get(st, "password", "servicetrade.password", str, ""),
         timezone=_get(st, "timezone", "servicetrade.timezone", str, "America/New_York"),
-        timeout_seconds=Decimal(
-            _get(st, "timeout_seconds", "servicetrade.timeout_seconds", int, 30)
-        ),
+        timeout_seconds=_get(st, "timeout_seconds", "servicetrade.timeout_seconds", int, 30),
         overlap_seconds=_get(st, "overlap_seconds", "servicetrade.overlap_seconds", int, 300),
         writeback=_get(st, "writeback", "servicetrade.writeback", bool, True),
         simulator=SimulatorSettings(
@@ -269,6 +267,7 @@ def default_config(workdir: Path) -> dict[str, Any]:
                 "Wake County NC": 1,
                 "Durham County NC": 2,
                 "Mecklenburg County NC": 3,
+                "Orange County NC": 4,
                 "Exempt": 9,
             },
         },
@@ -286,7 +285,7 @@ def default_config(workdir: Path) -> dict[str, Any]:
                     "name": "Durham County NC",
                     "entities": [
                         {"recnum": 10, "name": "North Carolina", "rate": "4.75", "account": 2310},
-                        {"recnum": 21, "name": "Durham County", "rate": "2.00", "account": 2320},
+                        {"recnum": 21, "name": "Durham County", "rate": "2.25", "account": 2320},
                         {"recnum": 22, "name": "Durham Transit", "rate": "0.50", "account": 2320},
                     ],
                 },
@@ -306,6 +305,15 @@ def default_config(workdir: Path) -> dict[str, Any]:
                             "rate": "0.50",
                             "account": 2320,
                         },
+                    ],
+                },
+                "4": {
+                    "name": "Orange County NC",
+                    "entities": [
+                        {"recnum": 10, "name": "North Carolina", "rate": "4.75", "account": 2310},
+                        {"recnum": 41, "name": "Orange County", "rate": "2.25", "account": 2320},
+                        {"recnum": 42, "name": "GoTriangle Transit", "rate": "0.50",
+                         "account": 2320},
                     ],
                 },
                 "9": {

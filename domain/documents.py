@@ -131,7 +131,8 @@ def canonical_value(kind: str, value: object) -> str | None:
         return None if kind != TEXT else ""
     if kind in _PLACES:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
-        return format(number.quantize(_PLACES[kind], rounding=ROUND_HALF_UP), "f")
+        number = number.quantize(_PLACES[kind], rounding=ROUND_HALF_UP)
+        return format(number if number else abs(number), "f")
     if kind == INT:
         return str(int(str(value)))
     if kind == DATE:

@@ -47,6 +47,11 @@ def invoice_key(invoice_id: str) -> str:
     return f"ST-INV-{invoice_id}"
 
 
+def _text(value: str, length: int) -> str:
+    """Text as a Sage column of that length holds it (cut, no trailing blanks)."""
+    return value[:length].rstrip()
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 
@@ -54,13 +59,13 @@ def _flag(value: bool) -> str:
 def client_document(company: Company, number: int) -> Document:
     row: Row = {
         "recnum": str(number),
-        "clnnme": company.name[:NAME_LENGTH],
-        "shtnme": company.name[:SHORT_NAME_LENGTH],
-        "addrs1": company.address.street[:NAME_LENGTH],
-        "ctynme": company.address.city[:NAME_LENGTH],
-        "state_": company.address.state[:2],
-        "zipcde": company.address.postal_code[:10],
-        "phnnum": company.phone[:NUMBER_LENGTH],
+        "clnnme": _text(company.name, NAME_LENGTH),
+        "shtnme": _text(company.name, SHORT_NAME_LENGTH),
+        "addrs1": _text(company.address.street, NAME_LENGTH),
+        "ctynme": _text(company.address.city, NAME_LENGTH),
+        "state_": _text(company.address.state, 2),
+        "zipcde": _text(company.address.postal_code, 10),
+        "phnnum": _text(company.phone, NUMBER_LENGTH),
         "inactv": _flag(company.status == "inactive"),
         "usrdf1": client_key(company.id),
     }
@@ -79,15 +84,15 @@ def job_document(
     address = location.address if location is not None else None
     row: Row = {
         "recnum": str(number),
-        "jobnme": name[:NAME_LENGTH],
-        "shtnme": name[:SHORT_NAME_LENGTH],
+        "jobnme": _text(name, NAME_LENGTH),
+        "shtnme": _text(name, SHORT_NAME_LENGTH),
         "clnnum": None if client_number is None else str(client_number),
         "status": JOB_STATUS_CURRENT if active else JOB_STATUS_COMPLETE,
         "slstax": None if district is None else str(district.recnum),
-        "addrs1": "" if address is None else address.street[:NAME_LENGTH],
-        "ctynme": "" if address is None else address.city[:NAME_LENGTH],
-        "state_": "" if address is None else address.state[:2],
-        "zipcde": "" if address is None else address.postal_code[:10],
+        "addrs1": "" if address is None else _text(address.street, NAME_LENGTH),
+        "ctynme": "" if address is None else _text(address.city, NAME_LENGTH),
+        "state_": "" if address is None else _text(address.state, 2),
+        "zipcde": "" if address is None else _text(address.postal_code, 10),
     }
     return Document(JOBS, job_key(number), {"actrec": (row,)})
 
@@ -138,7 +143,7 @@ def _gl_line(linnum: int, account: int, description: str, amount: Decimal, debit
     return {
         "linnum": str(linnum),
         "lgract": str(account),
-        "dscrpt": description[:DESCRIPTION_LENGTH],
+        "dscrpt": _text(description, DESCRIPTION_LENGTH),
         "dbtamt": to_str(amount) if debit else "0.00",
         "crdamt": "0.00" if debit else to_str(amount),
     }
@@ -162,7 +167,7 @@ def ar_invoice_document(
     district = mapping.district_for(location.tax_group) if location is not None else None
     location_taxable = location.taxable if location is not None else False
     key = invoice_key(invoice.id)
-    description = f"ServiceTrade invoice {invoice.number}"[:DESCRIPTION_LENGTH]
+    description = _text(f"ServiceTrade invoice {invoice.number}", DESCRIPTION_LENGTH)
 
     lines: list[Row] = []
     taxable = ZERO
@@ -179,7 +184,7 @@ def ar_invoice_document(
         lines.append(
             {
                 "linnum": str(linnum),
-                "dscrpt": item.description[:DESCRIPTION_LENGTH],
+                "dscrpt": _text(item.description, DESCRIPTION_LENGTH),
                 "linqty": qty_str(item.quantity),
                 "linprc": canonical_value(RATE, item.price),
                 "extprc": to_str(extended),
@@ -190,7 +195,7 @@ def ar_invoice_document(
     tax_total = sum((t.tax for t in taxes), ZERO)
     total = taxable + nontax + tax_total
     header: Row = {
-        "invnum": invoice.number[:NUMBER_LENGTH],
+        "invnum": _text(invoice.number, NUMBER_LENGTH),
         "invdte": day.isoformat(),
         "duedte": (day + timedelta(days=mapping.due_days)).isoformat(),
         "jobnum": None if job_number is None else str(job_number),
@@ -226,7 +231,7 @@ def ar_invoice_document(
             _gl_line(len(gl_lines) + 1, account, "Sales tax", tax_by_account[account], False)
         )
     gl_header: Row = {
-        "trnnum": invoice.number[:NUMBER_LENGTH],
+        "trnnum": _text(invoice.number, NUMBER_LENGTH),
         "trndte": day.isoformat(),
         "dscrpt": description,
         "status": GL_STATUS_VOID if voided else GL_STATUS_OPEN,

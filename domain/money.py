@@ -36,8 +36,12 @@ def money(value: object) -> Decimal:
 
 
 def cents(value: Decimal) -> Decimal:
-    """Round to the cent, half up: the rule Sage's decimal(12,2) columns are filled with."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round to the cent, half up: the rule Sage's decimal(12,2) columns are filled with.
+
+    A result of zero is always positive zero (no decimal column holds -0.00).
+    """
+    result = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return result if result else abs(result)
 
 
 def to_str(value: Decimal) -> str:

@@ -1,0 +1,358 @@
+"""ServiceTrade HTTP client: paging, reads and invoice write-back over an injected httpx.Client.
+
+All failures leave as `adapters.servicetrade.errors` exceptions. Transient ones (429, 5xx,
+timeouts, dropped connections) are retried with exponential backoff and jitter, honouring
+`Retry-After`, up to `max_attempts` calls in all. A POST is only retried when the server
+cannot have acted on it (429, 503, connection never made).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from adapters.servicetrade.auth import OAuth2ClientCredentials, SessionAuth
+from adapters.servicetrade.errors import (
+    BadRequestError,
+    RateLimitedError,
+    ResponseFormatError,
+    ServerError,
+    ServiceTradeError,
+    error_for_response,
+    error_for_transport,
+)
+
+#: Entity kinds the adapter reads, with the key of their list in `data`.
+LIST_KEYS = {
+    "company": "companies",
+    "location": "locations",
+    "user": "users",
+    "job": "jobs",
+    "invoice": "invoices",
+}
+#: Page size asked for per kind: the documented maxima for job, invoice and location; company
+#: and user maxima are undocumented (1000 is our guess; paging stays correct if it is clamped).
+PAGE_LIMITS = {"job": 2000, "invoice": 2000, "location": 5000, "company": 1000, "user": 1000}
+#: Entity type integers for comments. Invoice's real number is not public; 30 is the simulator's.
+COMMENT_ENTITY_TYPES = {"job": 3, "user": 4, "company": 5, "location": 11, "invoice": 30}
+#: Job statuses fetched in separate passes: `status=all` omits canceled jobs.
+JOB_STATUS_PASSES = ("all", "canceled")
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+USER_AGENT = "recon/0.1 (+servicetrade adapter)"
+
+_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+class ServiceTradeClient:
+    """The ServiceTrade API as recon uses it. Thread-compatible, not thread-safe."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        max_retry_wait: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        page_limits: Mapping[str, int] | None = None,
+        owns_http: bool = False,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self._http = http
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._max_retry_wait = max_retry_wait
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()
+        self._clock = clock
+        self._page_limits = {**PAGE_LIMITS, **(page_limits or {})}
+        self._owns_http = owns_http
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def iter_pages(
+        self, kind: str, updated_after: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every record of `kind` updated at or after `updated_after` (unix s), page by page.
+
+        Jobs come in two passes (`status=all`, then `status=canceled`). A record changed while
+        paging may appear twice; the caller de-duplicates. A list entry that is not a JSON
+        object is passed on as ``{"_malformed_entry": entry}`` so the reader can reject it.
+        """
+        key = _list_key(kind)
+        limit = self._page_limits[kind]
+        passes: tuple[dict[str, Any], ...] = (
+            tuple({"status": status} for status in JOB_STATUS_PASSES) if kind == "job" else ({},)
+        )
+        for extra in passes:
+            page = 1
+            while True:
+                params: dict[str, Any] = {**extra, "page": page, "limit": limit}
+                if updated_after is not None:
+                    params["updatedAfter"] = updated_after
+                data = self._call("GET", kind, params=params)
+                records, total_pages = _page(kind, key, data, page)
+                if records:
+                    yield records
+                if total_pages is None:
+                    if len(records) < limit:  # no totalPages: a short page is the last
+                        break
+                elif page >= total_pages:
+                    break
+                page += 1
+
+    def get(self, kind: str, record_id: str | int) -> dict[str, Any]:
+        """One record's raw wire object."""
+        _list_key(kind)
+        data = self._call("GET", f"{kind}/{record_id}")
+        if not isinstance(data, dict):
+            raise ResponseFormatError(
+                f"GET {kind}/{record_id}: expected an object in data, got {type(data).__name__}"
+            )
+        return data
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def set_invoice_status(
+        self, invoice_id: str | int, status: str, comment: str | None = None
+    ) -> dict[str, Any]:
+        """Mark an invoice `processed` or `failed` (with a comment saying why); returns it.
+
+        Idempotent: when the invoice already has `status` (an earlier attempt's answer was
+        lost), the server's 400 is accepted and the comment is added only if not there yet.
+        """
+        try:
+            data = self._call("PUT", f"invoice/{invoice_id}", json_body={"status": status})
+        except BadRequestError:
+            current = self.get("invoice", invoice_id)
+            if current.get("status") != status:
+                raise
+            if comment and not self._has_comment("invoice", invoice_id, comment):
+                self.add_comment("invoice", invoice_id, comment)
+            return current
+        if comment:
+            self.add_comment("invoice", invoice_id, comment)
+        if not isinstance(data, dict):
+            raise ResponseFormatError(
+                f"PUT invoice/{invoice_id}: expected the invoice in data, got {type(data).__name__}"
+            )
+        return data
+
+    def add_comment(self, kind: str, record_id: str | int, content: str) -> dict[str, Any]:
+        """POST /comment on a record; returns the comment."""
+        body = {
+            "entityType": _entity_type(kind),
+            "entityId": _wire_id(record_id),
+            "content": content,
+        }
+        data = self._call("POST", "comment", json_body=body)
+        return data if isinstance(data, dict) else {}
+
+    def comments(self, kind: str, record_id: str | int) -> list[dict[str, Any]]:
+        """The comments on a record (every page)."""
+        params = {"entityType": _entity_type(kind), "entityId": _wire_id(record_id)}
+        result: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            data = self._call("GET", "comment", params={**params, "page": page})
+            records, total_pages = _page("comment", "comments", data, page)
+            result.extend(records)
+            if total_pages is None or page >= total_pages:
+                return result
+            page += 1
+
+    def _has_comment(self, kind: str, record_id: str | int, content: str) -> bool:
+        return any(entry.get("content") == content for entry in self.comments(kind, record_id))
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End a session login (DELETE /auth, best effort) and close an owned httpx.Client."""
+        try:
+            auth = self._http.auth
+            if isinstance(auth, SessionAuth):
+                request = auth.logout_request()
+                if request is not None:
+                    # Best effort: an orphaned session is evicted by ServiceTrade anyway.
+                    with suppress(httpx.HTTPError):
+                        self._http.send(request, auth=None).close()
+        finally:
+            if self._owns_http:
+                self._http.close()
+
+    def __enter__(self) -> ServiceTradeClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- transport ------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Any:
+        """One API call with retries; returns the envelope's `data`."""
+        idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        attempt = 0
+        while True:
+            attempt += 1
+            error: ServiceTradeError
+            try:
+                response = self._http.request(method, path, params=params, json=json_body)
+            except httpx.HTTPError as exc:
+                error = error_for_transport(exc, _request_of(exc))
+                error.__cause__ = exc
+                retryable = isinstance(exc, _RETRYABLE_TRANSPORT) and (
+                    idempotent or isinstance(exc, _NEVER_SENT)
+                )
+            else:
+                found = error_for_response(response, now=self._clock)
+                if found is None:
+                    return _data(response)
+                error = found
+                retryable = isinstance(error, RateLimitedError) or (
+                    isinstance(error, ServerError) and (idempotent or error.status_code == 503)
+                )
+            if not retryable or attempt >= self._max_attempts:
+                raise error from error.__cause__
+            delay = self._delay(attempt, error)
+            if delay > self._max_retry_wait:
+                raise error from error.__cause__
+            self._sleep(delay)
+
+    def _delay(self, attempt: int, error: ServiceTradeError) -> float:
+        if isinstance(error, RateLimitedError) and error.retry_after is not None:
+            return error.retry_after
+        ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
+        return float(ceiling * (0.5 + 0.5 * self._rng.random()))  # equal jitter
+
+
+def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:  # httpx raises when the exception carries no request
+        return None
+
+
+def _list_key(kind: str) -> str:
+    try:
+        return LIST_KEYS[kind]
+    except KeyError:
+        raise ValueError(
+            f"unknown ServiceTrade kind {kind!r}; expected one of {sorted(LIST_KEYS)}"
+        ) from None
+
+
+def _entity_type(kind: str) -> int:
+    try:
+        return COMMENT_ENTITY_TYPES[kind]
+    except KeyError:
+        raise ValueError(
+            f"cannot comment on {kind!r}; expected one of {sorted(COMMENT_ENTITY_TYPES)}"
+        ) from None
+
+
+def _wire_id(record_id: str | int) -> int | str:
+    text = str(record_id)
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+def _data(response: httpx.Response) -> Any:
+    request = response.request
+    if not response.content:
+        return None
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except ValueError as exc:
+        raise ResponseFormatError(
+            f"{request.method} {request.url}: expected a JSON body, got {response.content[:80]!r}",
+            status_code=response.status_code,
+        ) from exc
+    if not isinstance(body, dict):
+        raise ResponseFormatError(
+            f"{request.method} {request.url}: expected the {{data, messages}} envelope, got "
+            f"a JSON {type(body).__name__}",
+            status_code=response.status_code,
+        )
+    return body.get("data")
+
+
+def _page(kind: str, key: str, data: Any, page: int) -> tuple[list[dict[str, Any]], int | None]:
+    """(records, totalPages or None) from a list answer's `data`."""
+    if not isinstance(data, dict):
+        raise ResponseFormatError(
+            f"GET {kind} page {page}: expected an object with {key!r} in data, got "
+            f"{type(data).__name__}"
+        )
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        raise ResponseFormatError(
+            f"GET {kind} page {page}: expected a list in data.{key}, got {type(raw).__name__}"
+        )
+    records = [entry if isinstance(entry, dict) else {"_malformed_entry": entry} for entry in raw]
+    total = data.get("totalPages")
+    total_pages = total if isinstance(total, int) and not isinstance(total, bool) else None
+    return records, total_pages
+
+
+def build_client(
+    base_url: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+    **options: Any,
+) -> ServiceTradeClient:
+    """A client for the composition root: session auth (username/password) or OAuth2.
+
+    `base_url` is the API root, e.g. ``https://api.servicetrade.com/api``. `options` go to
+    `ServiceTradeClient` (max_attempts, sleep, rng, page_limits, ...). The returned client owns
+    its httpx.Client: close it (or use it as a context manager).
+    """
+    root = base_url.rstrip("/")
+    auth: httpx.Auth
+    if username is not None and password is not None and client_id is None:
+        auth = SessionAuth(f"{root}/auth", username, password)
+    elif client_id is not None and client_secret is not None and username is None:
+        auth = OAuth2ClientCredentials(f"{root}/oauth2/token", client_id, client_secret)
+    else:
+        raise ValueError(
+            "expected either username and password (session login) or client_id and "
+            "client_secret (OAuth2), not both and not neither"
+        )
+    http = httpx.Client(
+        base_url=root + "/",
+        auth=auth,
+        timeout=timeout,
+        transport=transport,
+        headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+    )
+    return ServiceTradeClient(http, owns_http=True, **options)

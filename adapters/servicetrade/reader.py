@@ -1,0 +1,387 @@
+"""Tolerant reader: ServiceTrade wire records into `domain.source` snapshots.
+
+Reads only the fields recon needs; extra fields are ignored and optional ones may be missing.
+Anything unusable raises `domain.source.PayloadError` naming the field, what was expected and
+what came. Amounts must arrive exact: Decimal (JSON parsed with ``parse_float=Decimal``), int
+or a numeric string; floats and booleans are refused.
+
+Defaults for optional fields (the real API's guarantees are not documented):
+company/location/user ``status`` "active"; company ``customer``/``vendor`` false; location
+``taxable`` true; job ``type`` "unknown"; invoice ``type`` "invoice"; item ``taxable`` false;
+invoice ``location``/``job`` "" when absent; ``items`` empty when absent.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import pendulum
+
+from domain.money import MoneyError, money
+from domain.source import (
+    Address,
+    Company,
+    Invoice,
+    InvoiceItem,
+    Job,
+    Location,
+    PayloadError,
+    Snapshot,
+    User,
+)
+
+KINDS = ("company", "location", "user", "job", "invoice")
+#: Ids are 64-bit on the wire; anything outside is not an id.
+_MAX_ID = 2**63
+#: Amounts and quantities beyond this are refused as nonsense (and keep Decimal math bounded).
+_MAX_AMOUNT = Decimal(10) ** 12
+#: Unix seconds accepted for dates: 1970-01-01 up to 9999-12-31.
+_MAX_TIMESTAMP = 253_402_300_799
+
+
+def source_id_of(raw: object) -> str | None:
+    """The record's id as text when the payload has a usable one (also for malformed ones)."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return _id_value(raw.get("id"), "id")
+    except PayloadError:
+        return None
+
+
+def updated_of(raw: object) -> int | None:
+    """The record's `updated` time (unix s) for cursors; None when absent or not an integer."""
+    if not isinstance(raw, Mapping):
+        return None
+    value = raw.get("updated")
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def read_record(kind: str, raw: object, *, tz: str) -> Snapshot:
+    """The snapshot of one wire record of `kind`; `tz` is the account's IANA time zone.
+
+    Raises PayloadError for an unusable record, ValueError for an unknown time zone (a
+    configuration fault, not the payload's).
+    """
+    _check_zone(tz)
+    if kind not in KINDS:
+        raise PayloadError(f"unknown source kind {kind!r}; expected one of {list(KINDS)}")
+    if not isinstance(raw, Mapping):
+        raise PayloadError(f"{kind}: expected a JSON object, got {_kind_of(raw)}")
+    record = _Fields(kind, raw)
+    if kind == "company":
+        return _company(record)
+    if kind == "location":
+        return _location(record)
+    if kind == "user":
+        return _user(record)
+    if kind == "job":
+        return _job(record)
+    return _invoice(record, tz)
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only, and few enough to be a number we care about."""
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
+
+
+@functools.cache
+def _check_zone(tz: str) -> str:
+    try:
+        pendulum.timezone(tz)
+    except Exception as exc:  # pendulum raises its own InvalidTimezone
+        raise ValueError(f"tz must be an IANA time zone name, got {tz!r}") from exc
+    return tz
+
+
+def _kind_of(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {value!r}"
+    if isinstance(value, str):
+        return f"string {value[:40]!r}"
+    if isinstance(value, int | Decimal | float):
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
+
+
+def _id_value(value: object, where: str) -> str:
+    if isinstance(value, bool):
+        raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
+    if isinstance(value, int):
+        if not 0 <= value < _MAX_ID:
+            raise PayloadError(f"{where}: expected a 64-bit id, got {value!r}")
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if len(text) > 64:
+            raise PayloadError(f"{where}: expected an id, got a {len(text)}-character string")
+        return text
+    if value is None:
+        raise PayloadError(f"{where}: missing (expected an integer id)")
+    raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
+
+
+class _Fields:
+    """Typed access to one record's fields, with error messages that name the field."""
+
+    def __init__(self, kind: str, raw: Mapping[str, Any], path: str = "") -> None:
+        self.kind = kind
+        self.raw = raw
+        self.path = path or kind
+        self.id = _id_value(raw.get("id"), f"{self.path}.id")
+
+    def where(self, name: str) -> str:
+        return f"{self.path} {self.id}: {name}"
+
+    def text(self, name: str, *, required: bool = False, default: str = "") -> str:
+        value = self.raw.get(name)
+        if value is None:
+            if required:
+                raise PayloadError(f"{self.where(name)}: missing (expected a non-empty string)")
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise PayloadError(f"{self.where(name)}: expected a string, got {_kind_of(value)}")
+        text = str(value).strip()
+        if required and not text:
+            raise PayloadError(f"{self.where(name)}: expected a non-empty string, got ''")
+        return text
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise PayloadError(f"{self.where(name)}: expected true or false, got {_kind_of(value)}")
+        return value
+
+    def ref(self, name: str, *, required: bool) -> str:
+        """The id of a nested reference: a `{id, ...}` stub, or a bare id (compound shape)."""
+        value = self.raw.get(name)
+        if value is None:
+            value = self.raw.get(f"{name}Id")
+        if value is None:
+            if required:
+                raise PayloadError(
+                    f"{self.where(name)}: missing (expected a {{id, ...}} reference)"
+                )
+            return ""
+        if isinstance(value, Mapping):
+            return _id_value(value.get("id"), f"{self.where(name)}.id")
+        return _id_value(value, self.where(name))
+
+    def nested_text(self, name: str, field: str) -> str:
+        value = self.raw.get(name)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value.strip()
+        if not isinstance(value, Mapping):
+            raise PayloadError(f"{self.where(name)}: expected an object, got {_kind_of(value)}")
+        inner = value.get(field)
+        if inner is None:
+            return ""
+        if not isinstance(inner, str):
+            raise PayloadError(
+                f"{self.where(name)}.{field}: expected a string, got {_kind_of(inner)}"
+            )
+        return inner.strip()
+
+    def amount(self, name: str) -> Decimal:
+        value = self.raw.get(name)
+        if value is None:
+            raise PayloadError(f"{self.where(name)}: missing (expected a decimal number)")
+        if isinstance(value, float):
+            raise PayloadError(
+                f"{self.where(name)}: expected an exact decimal, got float {value!r} "
+                "(parse the JSON with parse_float=Decimal)"
+            )
+        try:
+            result = money(value)
+        except MoneyError as exc:
+            raise PayloadError(f"{self.where(name)}: {exc}") from exc
+        if abs(result) >= _MAX_AMOUNT:
+            raise PayloadError(f"{self.where(name)}: expected a plausible amount, got {value!r}")
+        return result
+
+    def timestamp(self, name: str) -> int:
+        value = self.raw.get(name)
+        if isinstance(value, str) and _is_digits(value.strip()):
+            value = int(value.strip())
+        if (
+            isinstance(value, Decimal)
+            and value.is_finite()
+            and abs(value) <= _MAX_TIMESTAMP
+            and value == value.to_integral_value()
+        ):
+            value = int(value)
+        if value is None:
+            raise PayloadError(f"{self.where(name)}: missing (expected Unix seconds)")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PayloadError(f"{self.where(name)}: expected Unix seconds, got {_kind_of(value)}")
+        if not 0 <= value <= _MAX_TIMESTAMP:
+            raise PayloadError(f"{self.where(name)}: expected Unix seconds, got {value!r}")
+        return value
+
+
+def _address(record: _Fields) -> Address:
+    value = record.raw.get("address")
+    if isinstance(value, Mapping):
+        nested = _Mapping(record, "address", value)
+        return Address(
+            street=nested.text("street"),
+            city=nested.text("city"),
+            state=nested.text("state"),
+            postal_code=nested.text("postalCode"),
+        )
+    if value is not None and not isinstance(value, str):
+        raise PayloadError(f"{record.where('address')}: expected an object, got {_kind_of(value)}")
+    # Write-side flat spelling, accepted on reads too.
+    return Address(
+        street=record.text("addressStreet") or (value or "").strip(),
+        city=record.text("addressCity"),
+        state=record.text("addressState"),
+        postal_code=record.text("addressPostalCode"),
+    )
+
+
+class _Mapping:
+    """A nested object without an id (address), reporting errors under its parent."""
+
+    def __init__(self, parent: _Fields, name: str, raw: Mapping[str, Any]) -> None:
+        self.parent = parent
+        self.name = name
+        self.raw = raw
+
+    def text(self, field: str) -> str:
+        value = self.raw.get(field)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise PayloadError(
+                f"{self.parent.where(self.name)}.{field}: expected a string, got {_kind_of(value)}"
+            )
+        return str(value).strip()
+
+
+def _company(record: _Fields) -> Company:
+    return Company(
+        id=record.id,
+        name=record.text("name", required=True),
+        status=record.text("status", default="active"),
+        customer=record.flag("customer", default=False),
+        vendor=record.flag("vendor", default=False),
+        phone=record.text("phoneNumber"),
+        address=_address(record),
+        ref_number=record.text("refNumber"),
+    )
+
+
+def _location(record: _Fields) -> Location:
+    return Location(
+        id=record.id,
+        name=record.text("name", required=True),
+        company_id=record.ref("company", required=True),
+        status=record.text("status", default="active"),
+        taxable=record.flag("taxable", default=True),
+        tax_group=record.nested_text("taxGroup", "name"),
+        phone=record.text("phoneNumber"),
+        address=_address(record),
+        ref_number=record.text("refNumber"),
+    )
+
+
+def _user(record: _Fields) -> User:
+    name = record.text("name")
+    if not name:
+        name = " ".join(
+            part for part in (record.text("firstName"), record.text("lastName")) if part
+        )
+    if not name:
+        raise PayloadError(f"{record.where('name')}: missing (expected name or firstName/lastName)")
+    return User(
+        id=record.id,
+        name=name,
+        status=record.text("status", default="active"),
+        is_tech=record.flag("isTech", default=False),
+        email=record.text("email"),
+    )
+
+
+def _job(record: _Fields) -> Job:
+    number = record.raw.get("number")
+    if isinstance(number, str) and _is_digits(number.strip()):
+        number = int(number.strip())
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < _MAX_ID:
+        raise PayloadError(
+            f"{record.where('number')}: expected a job number (integer), got {_kind_of(number)}"
+        )
+    return Job(
+        id=record.id,
+        number=str(number),
+        name=record.text("name"),
+        status=record.text("status", required=True),
+        job_type=record.text("type", default="unknown"),
+        customer_id=record.ref("customer", required=True),
+        location_id=record.ref("location", required=True),
+        description=record.text("description"),
+    )
+
+
+def _item_type(raw: object) -> str:
+    return raw.strip().lower().replace(" ", "_") if isinstance(raw, str) else ""
+
+
+def _invoice_item(parent: _Fields, index: int, raw: object) -> InvoiceItem:
+    where = f"{parent.where('items')}[{index}]"
+    if not isinstance(raw, Mapping):
+        raise PayloadError(f"{where}: expected an item object, got {_kind_of(raw)}")
+    item = _Fields("item", raw, where)
+    lib = raw.get("libItem")
+    if lib is not None and not isinstance(lib, Mapping):
+        raise PayloadError(f"{where}.libItem: expected an object, got {_kind_of(lib)}")
+    description = item.text("description")
+    if not description and lib is not None:
+        description = _Mapping(item, "libItem", lib).text("name")
+    return InvoiceItem(
+        id=item.id,
+        description=description,
+        quantity=item.amount("quantity"),
+        price=item.amount("price"),
+        taxable=item.flag("taxable", default=False),
+        item_type=_item_type(lib.get("type")) if lib is not None else "",
+        service_line=item.nested_text("serviceLine", "name"),
+    )
+
+
+def _invoice(record: _Fields, tz: str) -> Invoice:
+    items_raw = record.raw.get("items")
+    if items_raw is None:
+        items_raw = []
+    if not isinstance(items_raw, list):
+        raise PayloadError(f"{record.where('items')}: expected a list, got {_kind_of(items_raw)}")
+    items = tuple(_invoice_item(record, index, raw) for index, raw in enumerate(items_raw))
+    timestamp = record.timestamp("transactionDate")
+    try:
+        transaction_date = pendulum.from_timestamp(timestamp, tz=tz).date().isoformat()
+    except (OverflowError, ValueError, OSError) as exc:
+        raise PayloadError(
+            f"{record.where('transactionDate')}: cannot place {timestamp} in {tz}: {exc}"
+        ) from exc
+    return Invoice(
+        id=record.id,
+        number=record.text("invoiceNumber"),
+        status=record.text("status", required=True),
+        invoice_type=record.text("type", default="invoice"),
+        transaction_date=transaction_date,
+        customer_id=record.ref("customer", required=True),
+        location_id=record.ref("location", required=False),
+        job_id=record.ref("job", required=False),
+        items=items,
+    )

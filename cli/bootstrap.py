@@ -1,0 +1,70 @@
+"""The composition root: builds the store, projections, Sage and ServiceTrade adapters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+from adapters.sage.engine import create_sage_engine
+from adapters.sage.reader import SageReader
+from adapters.sage.sql_sink import SqlPostingSink
+from adapters.services import FAULT_STEPS, Fault, Recon
+from adapters.servicetrade.feed import ServiceTradeFeed, open_feed
+from adapters.store import Ledger, create_projection_engine
+from cli.config import Config
+
+FAULT_ENV = "RECON_FAULT"
+FAULT_EXIT = 75
+
+
+def _fault_from_env() -> Fault:
+    step = os.environ.get(FAULT_ENV, "")
+    if step and step not in FAULT_STEPS:
+        raise ValueError(f"{FAULT_ENV}={step!r}: expected one of {', '.join(FAULT_STEPS)}")
+
+    def fault(at: str) -> None:
+        # A crash on purpose, for tests of recovery: no cleanup, no flush, like a kill.
+        if at == step:
+            os._exit(FAULT_EXIT)
+
+    return fault
+
+
+@dataclass
+class Runtime:
+    config: Config
+    recon: Recon
+
+
+@contextmanager
+def runtime(config: Config, *, with_sage: bool = True) -> Iterator[Runtime]:
+    """Everything a command needs, closed again on the way out."""
+    with ExitStack() as stack:
+        ledger = Ledger(config.store_url, config.cipher_key)
+        stack.callback(ledger.close)
+        engine = create_projection_engine(config.store_url)
+        stack.callback(engine.dispose)
+        reader = sink = None
+        if with_sage:
+            sage_engine = create_sage_engine(config.sage.url, app_name=config.sage.app_name)
+            stack.callback(sage_engine.dispose)
+            reader = SageReader(sage_engine, config.mapping)
+            sink = SqlPostingSink(sage_engine, user=config.user)
+        recon = Recon(
+            ledger,
+            engine,
+            config.mapping,
+            reader=reader,
+            sink=sink,
+            fault=_fault_from_env(),
+        )
+        yield Runtime(config, recon)
+
+
+@contextmanager
+def servicetrade(config: Config) -> Iterator[ServiceTradeFeed]:
+    """The ServiceTrade feed: the real API, or the embedded simulator on loopback."""
+    with open_feed(config.servicetrade) as feed:
+        yield feed
