@@ -139,32 +139,41 @@ class Recon:
             cursor = self._cursor(feed.system, kind)
             since = None if cursor is None else max(cursor - overlap, 0)
             seen: dict[str, Known] = {}
+            first_updated: dict[str, int | None] = {}
             high = cursor
+            safe: int | None = None
             for page in feed.pages(kind, since):
                 report.fetched[kind] += len(page)
-                decided, rejected, page_high = self._decide(feed, kind, page, seen)
-                if page_high is not None:
-                    high = page_high if high is None else max(high, page_high)
+                decided, rejected, stamps = self._decide(feed, kind, page, seen)
                 self.ledger.record(event for _, event in decided)
                 for source_id, event in decided:
                     seen[source_id] = Known(event.originator_version, _hash_of(event))
                 report.appended[kind] += len(decided)
                 report.rejected[kind] += rejected
+                for source_id, updated in stamps:
+                    if updated is not None:
+                        high = updated if high is None else max(high, updated)
+                    if source_id in first_updated:
+                        # It changed while the run paged: records after its old place may have
+                        # shifted past a page boundary unseen, and none is older than it was.
+                        earlier = first_updated[source_id]
+                        if earlier is not None:
+                            safe = earlier if safe is None else min(safe, earlier)
+                    else:
+                        first_updated[source_id] = updated
             if high is not None:
-                self._advance(feed.system, kind, high)
+                self._advance(feed.system, kind, high if safe is None else min(high, safe))
         self.project()
         return report
 
     def _decide(
         self, feed: SourceFeed, kind: str, page: list[dict[str, Any]], seen: dict[str, Known]
-    ) -> tuple[list[tuple[str, Aggregate.Event]], int, int | None]:
-        """The events a page of raw records adds (none for content already recorded)."""
+    ) -> tuple[list[tuple[str, Aggregate.Event]], int, list[tuple[str, int | None]]]:
+        """The events a page of raw records adds (none for content already recorded), the
+        number rejected, and each record's id and ``updated`` stamp."""
         parsed: list[tuple[str, Any, dict[str, Any]]] = []
-        high: int | None = None
+        stamps: list[tuple[str, int | None]] = []
         for raw in page:
-            updated = feed.updated_of(raw)
-            if updated is not None:
-                high = updated if high is None else max(high, updated)
             source_id = feed.source_id_of(raw)
             snapshot: Any
             try:
@@ -176,6 +185,7 @@ class Recon:
                 digest = hashlib.blake2b(orjson.dumps(raw, default=str), digest_size=8)
                 source_id = "unidentified-" + digest.hexdigest()
             parsed.append((source_id, snapshot, raw))
+            stamps.append((source_id, feed.updated_of(raw)))
         with self.engine.connect() as conn:
             held = known(conn, feed.system, kind, {s for s, _, _ in parsed} - seen.keys())
         held.update(seen)
@@ -195,7 +205,7 @@ class Recon:
             if event is not None:
                 decided.append((source_id, event))
                 held[source_id] = Known(event.originator_version, _hash_of(event))
-        return decided, rejected, high
+        return decided, rejected, stamps
 
     def _cursor(self, system: str, kind: str) -> int | None:
         with self.engine.connect() as conn:

@@ -275,3 +275,38 @@ def test_quarantined_payloads_are_listed_with_the_reason_and_the_rest_syncs(reco
     assert sum(report.appended.values()) == 10
     again = recon.ingest(source)
     assert sum(again.appended.values()) == 0
+
+
+class ShiftingFeed(ListFeed):
+    """Pages by number over records sorted by 'updated', like the API; a record changes
+    after the first page, so the one after it slides back past a page boundary unseen."""
+
+    def pages(self, kind: str, updated_after: int | None) -> Iterator[list[dict[str, Any]]]:
+        self.requests.append((kind, updated_after))
+        page = 0
+        while True:
+            rows = sorted(
+                (
+                    r
+                    for r in self.records.get(kind, [])
+                    if updated_after is None or r["updated"] >= updated_after
+                ),
+                key=lambda r: (r["updated"], r["id"]),
+            )
+            chunk = rows[page * self.page_size : (page + 1) * self.page_size]
+            if not chunk:
+                return
+            yield chunk
+            if page == 0 and kind == "company" and not getattr(self, "moved", False):
+                self.moved = True
+                self.records["company"][0] = company(1, "Renamed", updated=200)
+            page += 1
+
+
+def test_a_record_skipped_by_shifting_pages_is_fetched_next_run(recon: Recon) -> None:
+    source = ShiftingFeed({"company": [company(i, updated=99 + i) for i in range(1, 6)]})
+    recon.ingest(source, kinds=("company",), overlap=0)
+    assert scalar(recon, select(func.count()).select_from(source_state)) == 4  # one slid past
+    recon.ingest(source, kinds=("company",), overlap=0)
+    assert scalar(recon, select(func.count()).select_from(source_state)) == 5
+    assert source.requests[-1] == ("company", 100)
