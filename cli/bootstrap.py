@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from adapters.sage.engine import create_sage_engine
 from adapters.sage.reader import SageReader
+from adapters.sage.sql_sink import FAULT_STEPS as SINK_FAULT_STEPS
 from adapters.sage.sql_sink import SqlPostingSink
 from adapters.services import FAULT_STEPS, Fault, Recon
 from adapters.servicetrade.feed import ServiceTradeFeed, open_feed
@@ -19,10 +20,14 @@ FAULT_ENV = "RECON_FAULT"
 FAULT_EXIT = 75
 
 
+#: Where RECON_FAULT may crash a posting: the use case's steps, then the sink's own.
+CRASH_POINTS = (*FAULT_STEPS, *(f"sink_{step}" for step in SINK_FAULT_STEPS))
+
+
 def _fault_from_env() -> Fault:
     step = os.environ.get(FAULT_ENV, "")
-    if step and step not in FAULT_STEPS:
-        raise ValueError(f"{FAULT_ENV}={step!r}: expected one of {', '.join(FAULT_STEPS)}")
+    if step and step not in CRASH_POINTS:
+        raise ValueError(f"{FAULT_ENV}={step!r}: expected one of {', '.join(CRASH_POINTS)}")
 
     def fault(at: str) -> None:
         # A crash on purpose, for tests of recovery: no cleanup, no flush, like a kill.
@@ -47,18 +52,21 @@ def runtime(config: Config, *, with_sage: bool = True) -> Iterator[Runtime]:
         engine = create_projection_engine(config.store_url)
         stack.callback(engine.dispose)
         reader = sink = None
+        fault = _fault_from_env()
         if with_sage:
             sage_engine = create_sage_engine(config.sage.url, app_name=config.sage.app_name)
             stack.callback(sage_engine.dispose)
             reader = SageReader(sage_engine, config.mapping)
-            sink = SqlPostingSink(sage_engine, user=config.user)
+            sink = SqlPostingSink(
+                sage_engine, user=config.user, fault=lambda step: fault(f"sink_{step}")
+            )
         recon = Recon(
             ledger,
             engine,
             config.mapping,
             reader=reader,
             sink=sink,
-            fault=_fault_from_env(),
+            fault=fault,
         )
         yield Runtime(config, recon)
 

@@ -312,8 +312,12 @@ def default_config(workdir: Path) -> dict[str, Any]:
                     "entities": [
                         {"recnum": 10, "name": "North Carolina", "rate": "4.75", "account": 2310},
                         {"recnum": 41, "name": "Orange County", "rate": "2.25", "account": 2320},
-                        {"recnum": 42, "name": "GoTriangle Transit", "rate": "0.50",
-                         "account": 2320},
+                        {
+                            "recnum": 42,
+                            "name": "GoTriangle Transit",
+                            "rate": "0.50",
+                            "account": 2320,
+                        },
                     ],
                 },
                 "9": {

@@ -18,19 +18,24 @@ EMBEDDED = "embedded"
 class FeedSettings(Protocol):
     """The [servicetrade] settings the feed needs (see cli.config.ServiceTradeSettings)."""
 
-    base_url: str
-    auth: str
-    client_id: str
-    client_secret: str
-    username: str
-    password: str
-    timezone: str
-
     @property
-    def simulator(self) -> Any: ...
-
+    def base_url(self) -> str: ...
+    @property
+    def auth(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def client_secret(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
     @property
     def timeout_seconds(self) -> int: ...
+    @property
+    def simulator(self) -> Any: ...
 
 
 class ServiceTradeFeed:
@@ -68,7 +73,7 @@ def open_feed(settings: FeedSettings) -> Iterator[ServiceTradeFeed]:
     """
     with ExitStack() as stack:
         base_url = settings.base_url
-        credentials: dict[str, str]
+        client_id = client_secret = username = password = None
         if base_url == EMBEDDED:
             from adapters.simulator import (
                 DEFAULT_CLIENT_ID,
@@ -86,12 +91,19 @@ def open_feed(settings: FeedSettings) -> Iterator[ServiceTradeFeed]:
                 )
             )
             base_url = running.base_url
-            credentials = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+            client_id, client_secret = DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
         elif settings.auth == "oauth2":
-            credentials = {"client_id": settings.client_id, "client_secret": settings.client_secret}
+            client_id, client_secret = settings.client_id, settings.client_secret
         else:
-            credentials = {"username": settings.username, "password": settings.password}
+            username, password = settings.username, settings.password
         client = stack.enter_context(
-            build_client(base_url, timeout=settings.timeout_seconds, **credentials)
+            build_client(
+                base_url,
+                username=username,
+                password=password,
+                client_id=client_id,
+                client_secret=client_secret,
+                timeout=settings.timeout_seconds,
+            )
         )
         yield ServiceTradeFeed(client, settings.timezone)

@@ -1,0 +1,343 @@
+"""The Sage sandbox: a SQLite database with Sage's tables, seeded like a fresh company.
+
+``init_sandbox`` creates every table of adapters/sage/schema.py and seeds the lookups a posting
+needs: the company row, a chart of accounts that includes every account the mapping names, the
+mapping's tax districts and entities, the transaction sources and cost types. It seeds no clients
+or jobs: recon numbers those itself from the mapping's number starts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, inspect, select
+
+from adapters.sage.engine import WRITE_OPTION, parse_url, sqlite_engine, sqlite_path
+from adapters.sage.errors import SageConfigError, SandboxExistsError, translating
+from adapters.sage.reader import read_tax_districts
+from adapters.sage.schema import (
+    DATA_TABLES,
+    DISTRICT_ENTITY_COLUMNS,
+    SEED_TABLES,
+    TABLES,
+    metadata,
+)
+from domain.mapping import Mapping, TaxEntity
+
+__all__ = [
+    "CHART_OF_ACCOUNTS",
+    "COST_TYPES",
+    "SANDBOX_MARKER",
+    "SOURCES",
+    "Account",
+    "init_sandbox",
+    "read_tax_districts",
+    "sandbox_accounts",
+]
+
+SANDBOX_MARKER = "recon-sandbox"  # cmpany.usrdf1 of a sandbox
+SEED_USER = "recon sandbox init"
+
+# GL account types (reference §3.8).
+CASH, CURRENT_ASSET, WIP_ASSET, FIXED_ASSET, DEPRECIATION = 1, 2, 3, 5, 6
+CURRENT_LIABILITY, EQUITY, DRAWING = 7, 9, 10
+OPERATING_INCOME, OTHER_INCOME = 11, 12
+DIRECT_EXPENSE, SHOP_EXPENSE, OVERHEAD, ADMINISTRATIVE, AFTER_TAX = 13, 14, 15, 16, 17
+#: Types whose normal balance is a credit (``lgract.dbtcrd`` 2); all others are debit (1).
+CREDIT_TYPES = frozenset({DEPRECIATION, CURRENT_LIABILITY, 8, EQUITY, OPERATING_INCOME, 12})
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A ledger account row to seed (``lgract``)."""
+
+    recnum: int
+    name: str
+    acttyp: int
+    csttyp: int | None = None
+
+
+CHART_OF_ACCOUNTS: tuple[Account, ...] = (
+    Account(1000, "Cash - operating", CASH),
+    Account(1010, "Cash - payroll", CASH),
+    Account(1100, "Accounts receivable", CURRENT_ASSET),
+    Account(1150, "Retention receivable", CURRENT_ASSET),
+    Account(1200, "Inventory", CURRENT_ASSET),
+    Account(1300, "Work in progress", WIP_ASSET),
+    Account(1500, "Equipment", FIXED_ASSET),
+    Account(1550, "Accumulated depreciation", DEPRECIATION),
+    Account(2000, "Accounts payable", CURRENT_LIABILITY),
+    Account(2050, "Retention payable", CURRENT_LIABILITY),
+    Account(2100, "Accrued payroll", CURRENT_LIABILITY),
+    Account(2200, "Sales tax payable", CURRENT_LIABILITY),
+    Account(3000, "Retained earnings", EQUITY),
+    Account(3100, "Owner's drawing", DRAWING),
+    Account(4000, "Contract income", OPERATING_INCOME),
+    Account(4100, "Service income", OPERATING_INCOME),
+    Account(4200, "Parts and material sales", OPERATING_INCOME),
+    Account(4300, "Labor income", OPERATING_INCOME),
+    Account(4900, "Other income", OTHER_INCOME),
+    Account(5000, "Direct expense - material", DIRECT_EXPENSE, 1),
+    Account(5100, "Direct expense - labor", DIRECT_EXPENSE, 2),
+    Account(5200, "Direct expense - equipment", DIRECT_EXPENSE, 3),
+    Account(5300, "Direct expense - subcontract", DIRECT_EXPENSE, 4),
+    Account(5400, "Direct expense - other", DIRECT_EXPENSE, 5),
+    Account(6000, "Equipment and shop expense", SHOP_EXPENSE),
+    Account(7000, "Overhead expense", OVERHEAD),
+    Account(8000, "Administrative expense", ADMINISTRATIVE),
+    Account(9000, "Income taxes", AFTER_TAX),
+)
+
+#: Transaction sources (reference §3.6): recnum -> (menu, name).
+SOURCES: dict[int, tuple[str, str]] = {
+    1: ("1-1", "Checks/Bank charges"),
+    2: ("1-2", "Deposits/Interest"),
+    3: ("1-3", "Journal transactions"),
+    4: ("1-4", "Recurring journal"),
+    5: ("3-2", "Receivable invoices/credits"),
+    6: ("3-11", "Recurring receivables"),
+    7: ("3-7", "Progress billing"),
+    8: ("3-9", "Unitary billing"),
+    9: ("3-10-4", "Post T&M invoices"),
+    10: ("3-3-1", "Cash receipts"),
+    11: ("4-2", "Payable invoices/credits"),
+    12: ("4-6", "Recurring payables"),
+    13: ("12-4", "PO receipts"),
+    14: ("4-3-2", "Payable checks"),
+    15: ("4-3-2", "Payable vouchers"),
+    16: ("5-2-6", "Post payroll"),
+    17: ("5-2-6", "Post payroll (summary)"),
+    18: ("5-5-1", "Daily payroll"),
+    19: ("8-4", "Equipment allocation"),
+    20: ("8-5", "Equipment payments"),
+    21: ("8-6", "Depreciation"),
+    22: ("11-2", "Service invoices/credits"),
+    23: ("12-2", "Inventory allocation"),
+    24: ("12-5", "Inventory audit"),
+    25: ("4-3-2", "Payable credit cards"),
+    26: ("4-7-3", "Credit-card receipts"),
+    27: ("4-7-4", "Recurring charges"),
+    28: ("4-7-6", "Pay credit cards"),
+    29: ("4-3-2", "Payable direct deposit"),
+    30: ("3-3-2", "Electronic receipts"),
+    31: ("6-3", "Job costs"),
+    32: ("8-2", "Equipment costs"),
+    33: ("8-7", "Equipment revenue"),
+}
+
+#: Cost types (reference §3.5): 1-5 fixed by Sage, 6-9 user-named.
+COST_TYPES: dict[int, str] = {
+    1: "Material",
+    2: "Labor",
+    3: "Equipment",
+    4: "Subcontract",
+    5: "Other",
+    6: "User type 6",
+    7: "User type 7",
+    8: "User type 8",
+    9: "User type 9",
+}
+
+
+def _merge_role(
+    chart: dict[int, Account], claims: dict[int, str], account: Account, role: str
+) -> None:
+    """Put a mapped account in the chart; its first role names it, a clashing type is refused."""
+    claimed = claims.get(account.recnum)
+    if claimed is None:
+        claims[account.recnum] = role
+        chart[account.recnum] = account
+    elif chart[account.recnum].acttyp != account.acttyp:
+        raise SageConfigError(
+            f"mapping uses ledger account {account.recnum} both as {claimed} and as {role}; "
+            "expected one kind of account per number"
+        )
+
+
+def _entities(mapping: Mapping) -> dict[int, TaxEntity]:
+    entities: dict[int, TaxEntity] = {}
+    for district in mapping.tax_districts.values():
+        if len(district.entities) > len(DISTRICT_ENTITY_COLUMNS):
+            raise SageConfigError(
+                f"tax district {district.recnum} ({district.name}) has "
+                f"{len(district.entities)} entities; Sage holds at most five per district"
+            )
+        for entity in district.entities:
+            known = entities.setdefault(entity.recnum, entity)
+            if known != entity:
+                raise SageConfigError(
+                    f"tax entity {entity.recnum} is defined twice with different values "
+                    f"({known} and {entity}); expected one definition per entity"
+                )
+    return entities
+
+
+def sandbox_accounts(mapping: Mapping) -> dict[int, Account]:
+    """The chart of accounts a sandbox gets: the standard chart plus every mapped account."""
+    chart = {account.recnum: account for account in CHART_OF_ACCOUNTS}
+    claims: dict[int, str] = {}
+    _merge_role(
+        chart,
+        claims,
+        Account(mapping.ar_control_account, "Accounts receivable", CURRENT_ASSET),
+        "the AR control account",
+    )
+    for entity in _entities(mapping).values():
+        _merge_role(
+            chart,
+            claims,
+            Account(entity.account, f"Sales tax payable - {entity.name}", CURRENT_LIABILITY),
+            f"tax entity {entity.recnum}'s liability account",
+        )
+    income = [("Service income", mapping.default_income_account)]
+    income += [(f"Income - {kind}", n) for kind, n in sorted(mapping.income_accounts.items())]
+    for name, number in income:
+        _merge_role(chart, claims, Account(number, name, OPERATING_INCOME), "an income account")
+    return dict(sorted(chart.items()))
+
+
+def _stamp(now: datetime) -> dict[str, Any]:
+    return {
+        "_idnum": uuid.uuid4(),
+        "entdte": now.date(),
+        "usrnme": SEED_USER,
+        "insdte": now.replace(tzinfo=None),
+        "insusr": SEED_USER,
+    }
+
+
+def _seed_rows(
+    mapping: Mapping, company_name: str, now: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    accounts = [
+        {
+            **_stamp(now),
+            "recnum": a.recnum,
+            "shtnme": a.name[:30],
+            "lngnme": a.name[:50],
+            "acttyp": a.acttyp,
+            "subact": 0,
+            "csttyp": a.csttyp,
+            "dbtcrd": 2 if a.acttyp in CREDIT_TYPES else 1,
+            "iscrcd": 0,
+            "begbal": 0,
+            "endbal": 0,
+            "strbal": 0,
+            "inactv": 0,
+        }
+        for a in sandbox_accounts(mapping).values()
+    ]
+    entities = [
+        {
+            **_stamp(now),
+            "recnum": e.recnum,
+            "entnme": e.name[:50],
+            "paynme": e.name[:50],
+            "taxrt1": e.rate,
+            "limit1": 0,
+            "lmtyp1": 1,
+            "lgract": e.account,
+        }
+        for e in sorted(_entities(mapping).values(), key=lambda e: e.recnum)
+    ]
+    districts = []
+    for district in sorted(mapping.tax_districts.values(), key=lambda d: d.recnum):
+        slots: list[int | None] = [e.recnum for e in district.entities]
+        slots += [None] * (len(DISTRICT_ENTITY_COLUMNS) - len(slots))
+        districts.append(
+            {
+                **_stamp(now),
+                "recnum": district.recnum,
+                "dstnme": district.name[:50],
+                **dict(zip(DISTRICT_ENTITY_COLUMNS, slots, strict=True)),
+                "inactv": 0,
+            }
+        )
+    return {
+        "cmpany": [
+            {**_stamp(now), "recnum": 1, "cmpnme": company_name[:75], "usrdf1": SANDBOX_MARKER}
+        ],
+        "lgract": accounts,
+        "taxent": entities,
+        "taxdst": districts,
+        "source": [
+            {**_stamp(now), "recnum": n, "srcnme": name, "srcdsc": f"{menu} {name}"}
+            for n, (menu, name) in SOURCES.items()
+        ],
+        "csttyp": [{**_stamp(now), "recnum": n, "typnme": name} for n, name in COST_TYPES.items()],
+    }
+
+
+def _rows_in(connection: Connection, names: Iterable[str]) -> dict[str, int]:
+    counts = {}
+    for name in names:
+        count = connection.execute(select(func.count()).select_from(TABLES[name])).scalar_one()
+        if count:
+            counts[name] = int(count)
+    return counts
+
+
+def init_sandbox(
+    url: str,
+    mapping: Mapping,
+    *,
+    company_name: str = "recon sandbox company",
+    reset: bool = False,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Create (or re-seed) a SQLite Sage sandbox for ``mapping``; returns rows seeded per table.
+
+    Re-running on a sandbox that holds no postings or masters re-seeds the lookups (so it is
+    idempotent and picks up mapping changes). A sandbox holding data is refused with
+    SandboxExistsError unless ``reset`` drops and recreates every Sage table. A database holding
+    tables that are not Sage's is always refused. Non-SQLite URLs are refused: recon never
+    creates or alters a production Sage database.
+    """
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise SageConfigError(
+            "expected a 'sqlite:///PATH' URL for the Sage sandbox, got "
+            f"{parsed.render_as_string(hide_password=True)!r}; recon never creates tables in a "
+            "production Sage database"
+        )
+    seeds = _seed_rows(mapping, company_name, now or datetime.now(UTC))
+    path = sqlite_path(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sqlite_engine(parsed, must_exist=False)
+    try:
+        action = f"initialising the Sage sandbox at {path or parsed.database}"
+        with (
+            translating(action),
+            engine.execution_options(**{WRITE_OPTION: True}).begin() as connection,
+        ):
+            present = set(inspect(connection).get_table_names())
+            foreign = sorted(present - set(TABLES))
+            if foreign:
+                raise SandboxExistsError(
+                    f"expected an empty database or a recon sandbox at {path}, found other "
+                    f"tables ({', '.join(foreign)}); choose another file"
+                )
+            if reset:
+                metadata.drop_all(connection)
+            else:
+                holding = _rows_in(connection, [n for n in DATA_TABLES if n in present])
+                if holding:
+                    summary = ", ".join(f"{n}: {c} rows" for n, c in holding.items())
+                    raise SandboxExistsError(
+                        f"the sandbox at {path} already holds data ({summary}); "
+                        "pass reset to drop it and start again"
+                    )
+            metadata.create_all(connection)
+            for name in SEED_TABLES:
+                table = TABLES[name]
+                connection.execute(delete(table))
+                if seeds[name]:
+                    connection.execute(table.insert(), seeds[name])
+    finally:
+        engine.dispose()
+    return {name: len(seeds[name]) for name in SEED_TABLES}

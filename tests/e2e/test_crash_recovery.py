@@ -1,0 +1,51 @@
+"""A posting process killed at any step, then run again: every document exactly once."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from cli.bootstrap import CRASH_POINTS, FAULT_ENV, FAULT_EXIT
+from tests.e2e.conftest import Recon
+from tests.e2e.test_hand_edits import active_duplicates
+
+
+def break_books(recon: Recon) -> tuple[str, str]:
+    """Delete one invoice (a create to post) and change another's total (a void and re-entry)."""
+    with closing(sqlite3.connect(recon.workdir / "sage.db")) as db, db:
+        gone_ref, gone_key = db.execute(
+            "SELECT recnum, usrdf1 FROM acrinv ORDER BY recnum LIMIT 1"
+        ).fetchone()
+        for table in ("arivln", "artxdt", "acrinv"):
+            db.execute(f"DELETE FROM {table} WHERE recnum = ?", (gone_ref,))
+        edited_key = db.execute(
+            "SELECT usrdf1 FROM acrinv ORDER BY recnum DESC LIMIT 1"
+        ).fetchone()[0]
+        db.execute("UPDATE acrinv SET invttl = invttl - 1 WHERE usrdf1 = ?", (edited_key,))
+    return gone_key, edited_key
+
+
+@pytest.mark.parametrize("step", CRASH_POINTS)
+def test_a_crash_at_any_step_then_a_rerun_posts_every_document_once(
+    recon: Recon, step: str
+) -> None:
+    gone_key, edited_key = break_books(recon)
+    crashed = recon.run(
+        "reconcile", "--apply", "--config", str(recon.config), env={FAULT_ENV: step}, check=None
+    )
+    assert crashed.returncode == FAULT_EXIT, crashed.stderr
+
+    code, result = recon.reconcile("--apply")
+    code, result = recon.reconcile()
+    assert (code, result["findings"]) == (0, [])
+    with closing(sqlite3.connect(recon.workdir / "sage.db")) as db:
+        assert active_duplicates(db) == []
+        for key in (gone_key, edited_key):
+            active = db.execute(
+                "SELECT COUNT(*) FROM acrinv WHERE usrdf1 = ? AND status <> 5", (key,)
+            ).fetchone()[0]
+            assert active == 1, key
+    postings = recon.json("status")["postings"]
+    assert postings.get("proposed", 0) == postings.get("submitted", 0) == 0
