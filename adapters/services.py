@@ -17,6 +17,7 @@ from sqlalchemy import Engine, Integer, func, select
 
 from adapters.store import Ledger
 from domain.documents import ACTIVE_MODULES, AR_INVOICES, CLIENTS, JOBS, Document
+from domain.expected import invoice_key
 from domain.ledger import Known, observe, reject
 from domain.mapping import Mapping
 from domain.money import to_str
@@ -34,7 +35,7 @@ from domain.posting import (
     void_correction,
 )
 from domain.reconcile import UNEXPECTED, Finding, diff
-from domain.source import PayloadError, to_payload
+from domain.source import SERVICETRADE, PayloadError, to_payload
 from projections.expected import ExpectedProjection, expected_documents
 from projections.postings import PostingsProjection, accepted_keys, open_postings
 from projections.runner import Projection, catch_up, create_tables, rebuild
@@ -381,6 +382,50 @@ class Recon:
         if entry.action in (CREATE, REPLACE):
             return [sink.create(document)]
         raise ValueError(f"unknown posting action {entry.action!r}")
+
+    # -- write-back ------------------------------------------------------------------------
+
+    def write_back(self, writer: InvoiceStatusWriter) -> dict[str, int]:
+        """Tell ServiceTrade what became of invoices waiting in ``pending_accounting``.
+
+        An invoice Sage now holds exactly as expected is marked ``processed``; one recon
+        cannot map is marked ``failed`` with a comment saying what to map, so the office sees
+        it where it works. Anything else stays pending until a later run.
+        """
+        self.project()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(source_state.c.source_id, source_state.c.payload).where(
+                    source_state.c.system == SERVICETRADE,
+                    source_state.c.kind == "invoice",
+                    source_state.c.payload.is_not(None),
+                )
+            ).all()
+            problems = dict(
+                conn.execute(
+                    select(expected_document.c.key, expected_document.c.problem).where(
+                        expected_document.c.module == AR_INVOICES,
+                        expected_document.c.problem.is_not(None),
+                    )
+                ).all()
+            )
+        result = {"processed": 0, "failed": 0}
+        for source_id, payload in rows:
+            if orjson.loads(payload).get("status") != "pending_accounting":
+                continue
+            key = invoice_key(source_id)
+            if key in problems:
+                writer.set_invoice_status(source_id, "failed", f"recon: {problems[key]}")
+                result["failed"] += 1
+                continue
+            expected = self._expected_one(AR_INVOICES, key)
+            if expected is None:
+                continue
+            held = self._reader().read_key(AR_INVOICES, key)
+            if not [f for f in diff(AR_INVOICES, [expected], held) if f.kind != UNEXPECTED]:
+                writer.set_invoice_status(source_id, "processed")
+                result["processed"] += 1
+        return result
 
     # -- resolutions -----------------------------------------------------------------------
 

@@ -46,6 +46,13 @@ def run(
         say(f"first reconcile: {len(found)} findings (Sage starts empty)")
         applied = rt.recon.apply(found)
         say(f"posted: {len(applied.confirmed)} corrections confirmed, {len(applied.failed)} failed")
+        written = rt.recon.write_back(feed)
+        say(
+            f"ServiceTrade told: {written['processed']} invoices processed, "
+            f"{written['failed']} failed"
+        )
+        again = rt.recon.ingest(feed, overlap=config.servicetrade.overlap_seconds)
+        say(f"ingested again: {sum(again.appended.values())} events (the status changes)")
         final = rt.recon.reconcile()
         status = rt.recon.status()
     for module, counts in status["modules"].items():
@@ -61,6 +68,7 @@ def run(
         "ingest": report.to_json(),
         "first_findings": len(found),
         "applied": applied.to_json(),
+        "written_back": written,
         "final_findings": len(final),
         "status": status,
         "seconds": seconds,

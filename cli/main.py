@@ -15,7 +15,7 @@ from cli import demo as demo_module
 from cli.bootstrap import runtime, servicetrade
 from cli.config import ConfigError, default_config, load_config, parse_config
 from cli.sim import app as sim_app
-from domain.documents import ACTIVE_MODULES, MODULES
+from domain.documents import ACTIVE_MODULES, AR_INVOICES, MODULES
 
 app = typer.Typer(
     help="Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.",
@@ -154,11 +154,26 @@ def reconcile(
             remaining = rt.recon.reconcile(modules, period)
             result["applied"] = report.to_json()
             result["remaining"] = [f.to_json() for f in remaining]
+        if apply and AR_INVOICES in modules and cfg.servicetrade.writeback:
+            result["written_back"] = _write_back(rt.recon, cfg)
     if as_json:
         _print_json(result)
     else:
         _print_findings(result)
     raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
+
+
+def _write_back(recon: Any, cfg: Any) -> dict[str, Any]:
+    """Mark invoices processed/failed in ServiceTrade; a ServiceTrade outage is only a warning
+    (the postings stand, and the next run tells ServiceTrade)."""
+    from adapters.servicetrade.errors import ServiceTradeError
+
+    try:
+        with servicetrade(cfg) as feed:
+            return dict(recon.write_back(feed))
+    except ServiceTradeError as exc:
+        typer.echo(f"recon: warning: could not update ServiceTrade invoices: {exc}", err=True)
+        return {"error": str(exc)}
 
 
 def _print_findings(result: dict[str, Any]) -> None:
