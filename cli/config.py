@@ -10,6 +10,7 @@ from typing import Any
 
 import tomli_w
 
+from adapters.store import StoreConfigError, store_env
 from domain.mapping import JOB_PER_JOB, JOB_PER_LOCATION, Mapping, TaxDistrict, TaxEntity
 from domain.money import MoneyError, money
 
@@ -204,13 +205,24 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         for key in needed:
             if not getattr(settings, key):
                 raise ConfigError(f"servicetrade.{key} is missing: expected a text string ({auth})")
+    store_url = _get(store, "url", "store.url", str)
+    try:
+        store_env(store_url)
+    except StoreConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    sage_url = _get(sage, "url", "sage.url", str)
+    if not sage_url.startswith(("sqlite:", "mssql+pyodbc:")):
+        raise ConfigError(
+            f"sage.url {sage_url!r}: expected mssql+pyodbc://user:password@host\\SAGE100CON/"
+            "Company?driver=ODBC+Driver+18+for+SQL+Server or sqlite:///sage.db (a sandbox)"
+        )
     return Config(
         path=path,
-        store_url=_get(store, "url", "store.url", str),
+        store_url=store_url,
         cipher_key=_get(store, "cipher_key", "store.cipher_key", str, None),
         servicetrade=settings,
         sage=SageSettings(
-            url=_get(sage, "url", "sage.url", str),
+            url=sage_url,
             app_name=_get(sage, "app_name", "sage.app_name", str, "recon"),
             sink=_choice(_get(sage, "sink", "sage.sink", str, "sql"), "sage.sink", SINKS),
         ),
