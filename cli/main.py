@@ -262,12 +262,30 @@ def quarantine_list(config: ConfigOption = Path("recon.toml"), as_json: JsonOpti
 
 
 @app.command()
-def replay(config: ConfigOption = Path("recon.toml")) -> None:
-    """Rebuild every projection from the event log (after a restore or a mapping change)."""
+def replay(
+    config: ConfigOption = Path("recon.toml"),
+    as_json: JsonOption = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Post what Sage is missing.")] = False,
+) -> None:
+    """After a Sage restore (or a mapping change): rebuild every projection from the event log,
+    then reconcile every module; with --apply, post exactly what Sage no longer holds."""
     cfg = _config(config)
-    with runtime(cfg, with_sage=False) as rt:
-        count = rt.recon.replay()
-    typer.echo(f"replayed {count} events")
+    with runtime(cfg) as rt:
+        events = rt.recon.replay()
+        findings = rt.recon.reconcile()
+        result: dict[str, Any] = {
+            "replayed_events": events,
+            "findings": [f.to_json() for f in findings],
+        }
+        if apply and findings:
+            result["applied"] = rt.recon.apply(findings).to_json()
+            result["remaining"] = [f.to_json() for f in rt.recon.reconcile()]
+    if as_json:
+        _print_json(result)
+    else:
+        typer.echo(f"replayed {events} events")
+        _print_findings(result)
+    raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
 
 
 def main() -> None:
