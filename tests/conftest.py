@@ -23,11 +23,9 @@ def _reset_postgres(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty event store: a SQLite file, or the test PostgreSQL database wiped clean."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'recon.db'}"
+@pytest.fixture
+def postgres_url() -> str:
+    """The test PostgreSQL database, wiped clean (CI starts one; elsewhere the test skips)."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         if os.environ.get("CI"):
@@ -35,6 +33,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip(f"{POSTGRES_ENV} not set")
     _reset_postgres(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty event store: a SQLite file, or the test PostgreSQL database wiped clean."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'recon.db'}"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 class ListFeed:
