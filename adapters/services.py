@@ -367,7 +367,7 @@ class Recon:
             return False  # a duplicate is settled by its own finding, never by writing more
         return any(f.kind != UNEXPECTED for f in diff(entry.module, [want], held))
 
-    def _write(self, entry: Posting, sink: PostingSink) -> list[int]:
+    def _write(self, entry: Posting, sink: PostingSink) -> list[int | str]:
         if entry.action == VOID:
             for ref in entry.sage_refs:
                 sink.void(entry.module, ref)
@@ -538,11 +538,15 @@ def in_scope(module: str, mapping: Mapping) -> Callable[[Document], bool]:
     """
     if module == CLIENTS:
         start = mapping.client_number_start
-        return lambda d: d.key.startswith("ST-CO-") or (d.sage_ref or 0) >= start
+        return lambda d: d.key.startswith("ST-CO-") or _number(d) >= start
     if module == JOBS:
         start = mapping.job_number_start
-        return lambda d: (d.sage_ref or 0) >= start
+        return lambda d: _number(d) >= start
     return lambda _d: True
+
+
+def _number(document: Document) -> int:
+    return document.sage_ref if isinstance(document.sage_ref, int) else 0
 
 
 def module_of_key(key: str) -> str:

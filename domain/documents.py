@@ -33,32 +33,70 @@ MODULES = (CLIENTS, JOBS, VENDORS, AR_INVOICES, AP_INVOICES, JOURNAL, JOB_COST, 
 #: Modules this version projects, reads and posts.
 ACTIVE_MODULES = (CLIENTS, JOBS, AR_INVOICES)
 
-#: The header table of each module's document, and the column holding its principal amount.
-HEADER_TABLE = {CLIENTS: "reccln", JOBS: "actrec", AR_INVOICES: "acrinv"}
-AMOUNT_COLUMN = {AR_INVOICES: "invttl"}
+#: The header table of each module's document (single-row tables; others may have many rows).
+HEADER_TABLE = {
+    CLIENTS: "reccln",
+    JOBS: "actrec",
+    VENDORS: "actpay",
+    AR_INVOICES: "acrinv",
+    AP_INVOICES: "acpinv",
+    JOURNAL: "lgrtrn",
+    JOB_COST: "jobcst",
+    DAILY_PAYROLL: "dlypyr",
+}
+#: Where each module's principal amount is: (table, column); summed when the table has many
+#: rows (a journal transaction's amount is its debits). Daily payroll's "amount" is hours.
+AMOUNT_COLUMN: dict[str, tuple[str, str]] = {
+    AR_INVOICES: ("acrinv", "invttl"),
+    AP_INVOICES: ("acpinv", "invttl"),
+    JOURNAL: ("lgtnln", "dbtamt"),
+    JOB_COST: ("jobcst", "cstamt"),
+    DAILY_PAYROLL: ("dlypyr", "payhrs"),
+}
+#: Columns that move with the amount and are not reported again when it differs.
+AMOUNT_PEERS: dict[str, tuple[tuple[str, str], ...]] = {JOURNAL: (("lgtnln", "crdamt"),)}
+#: The header status that marks a void document, per module that voids.
+VOID_STATUS = {AR_INVOICES: "5", AP_INVOICES: "5", JOURNAL: "3", JOB_COST: "2"}
 #: Document tables, in posting order.
 DOCUMENT_TABLES = {
     CLIENTS: ("reccln",),
     JOBS: ("actrec",),
+    VENDORS: ("actpay",),
     AR_INVOICES: ("acrinv", "arivln", "artxdt", "lgrtrn", "lgtnln"),
+    AP_INVOICES: ("acpinv", "apivln", "lgrtrn", "lgtnln"),
+    JOURNAL: ("lgrtrn", "lgtnln"),
+    JOB_COST: ("jobcst",),
+    DAILY_PAYROLL: ("dlypyr",),
 }
+#: Master records are edited in place; documents are voided and re-entered.
+MASTER_MODULES = (CLIENTS, JOBS, VENDORS)
 
 # Sage codes used in documents.
 AR_STATUS_OPEN = "1"
 AR_STATUS_VOID = "5"
 AR_TYPE_CONTRACT = "1"
+AP_TYPE_MEMO = "2"
 GL_STATUS_OPEN = "1"
 GL_STATUS_VOID = "3"
+SOURCE_JOURNAL = "3"
 SOURCE_AR_INVOICE = "5"
+SOURCE_AP_INVOICE = "11"
+SOURCE_DAILY_PAYROLL = "18"
 JOB_STATUS_CURRENT = "4"
 JOB_STATUS_COMPLETE = "5"
+JOB_COST_OPEN = "1"
+JOB_COST_VOID = "2"
+BILLING_OPEN = "1"
+COST_TYPE_MATERIAL = "1"
+COST_TYPE_LABOR = "2"
 
 Row = Mapping[str, str | None]
 
 # How each document column is written as canonical text (the Sage column type behind it):
 # money = decimal(12,2) to the cent; qty = decimal(7,2); rate = 4 places (unit prices, tax
-# rates); int = integer codes and numbers; date = ISO date; text = as stored, "" when empty.
-MONEY, QTY, RATE, INT, DATE, TEXT = "money", "qty", "rate", "int", "date", "text"
+# rates); code = cost codes, decimal(15,3); int = integer codes and numbers; date = ISO date;
+# text = as stored, "" when empty.
+MONEY, QTY, RATE, CODE, INT, DATE, TEXT = "money", "qty", "rate", "code", "int", "date", "text"
 COLUMNS: dict[str, dict[str, str]] = {
     "reccln": {
         "recnum": INT,
@@ -121,8 +159,36 @@ COLUMNS: dict[str, dict[str, str]] = {
         "usrdf1": TEXT,
     },
     "lgtnln": {"linnum": INT, "lgract": INT, "dscrpt": TEXT, "dbtamt": MONEY, "crdamt": MONEY},
+    "actpay": {
+        "recnum": INT, "vndnme": TEXT, "shtnme": TEXT, "addrs1": TEXT, "ctynme": TEXT,
+        "state_": TEXT, "zipcde": TEXT, "phnnum": TEXT, "prt199": INT, "inactv": INT,
+    },
+    "acpinv": {
+        "invnum": TEXT, "vndnum": INT, "dscrpt": TEXT, "invdte": DATE, "duedte": DATE,
+        "invtyp": INT, "status": INT, "pchord": TEXT, "slstax": MONEY, "invttl": MONEY,
+        "actper": INT, "postyr": INT, "usrdf1": TEXT,
+    },
+    "apivln": {
+        "linnum": INT, "prtdsc": TEXT, "linqty": QTY, "linprc": RATE, "extttl": MONEY,
+        "actnum": INT,
+    },
+    "jobcst": {
+        "jobnum": INT, "trnnum": TEXT, "dscrpt": TEXT, "trndte": DATE, "actprd": INT,
+        "postyr": INT, "srcnum": INT, "status": INT, "bllsts": INT, "cstcde": CODE,
+        "csttyp": INT, "vndnum": INT, "empnum": INT, "paytyp": INT, "csthrs": QTY,
+        "cstamt": MONEY,
+    },
+    "dlypyr": {
+        "paydte": DATE, "empnum": INT, "jobnum": INT, "cstcde": CODE, "paytyp": INT,
+        "payhrs": QTY, "dscrpt": TEXT,
+    },
+}  # fmt: skip
+_PLACES = {
+    MONEY: Decimal("0.01"),
+    QTY: Decimal("0.01"),
+    RATE: Decimal("0.0001"),
+    CODE: Decimal("0.001"),
 }
-_PLACES = {MONEY: Decimal("0.01"), QTY: Decimal("0.01"), RATE: Decimal("0.0001")}
 
 
 def canonical_value(kind: str, value: object) -> str | None:
@@ -148,7 +214,8 @@ class Document:
     key: str
     tables: Mapping[str, tuple[Row, ...]]
     period: str | None = None  # "YYYY-MM" (posting year and period) for period-bound documents
-    sage_ref: int | None = None  # recnum of the header row, on documents read from Sage
+    #: On documents read from Sage: the header row's recnum (its GUID where it has no recnum).
+    sage_ref: int | str | None = None
 
     @property
     def header(self) -> Row:
@@ -156,21 +223,23 @@ class Document:
 
     @property
     def amount(self) -> Decimal | None:
-        column = AMOUNT_COLUMN.get(self.module)
-        if column is None:
+        where = AMOUNT_COLUMN.get(self.module)
+        if where is None:
             return None
-        value = self.header.get(column)
-        return None if value is None else Decimal(value)
+        table, column = where
+        values = [row.get(column) for row in self.tables.get(table, ())]
+        return sum((Decimal(v) for v in values if v is not None), Decimal(0))
 
     @property
     def is_void(self) -> bool:
-        return self.module == AR_INVOICES and self.header.get("status") == AR_STATUS_VOID
+        status = VOID_STATUS.get(self.module)
+        return status is not None and self.header.get("status") == status
 
     def canonical(self) -> bytes:
         return canonical_bytes(self.tables)
 
     def digest(self) -> str:
-        return hashlib.blake2b(self.canonical(), digest_size=16).hexdigest()
+        return digest_of(self.canonical())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -194,6 +263,38 @@ def canonical_bytes(tables: Mapping[str, Sequence[Row]]) -> bytes:
     return orjson.dumps(
         {name: [dict(row) for row in rows] for name, rows in tables.items()},
         option=orjson.OPT_SORT_KEYS,
+    )
+
+
+def digest_of(canonical: bytes) -> str:
+    """The digest of a document's canonical bytes (what ``Document.digest`` returns)."""
+    return hashlib.blake2b(canonical, digest_size=16).hexdigest()
+
+
+def ref_order(ref: int | str) -> tuple[int, str]:
+    """Sorts Sage record numbers numerically (oldest first), GUID references after them."""
+    return (ref, "") if isinstance(ref, int) else (2**63, ref)
+
+
+def job_cost_key(row: Row) -> str:
+    """A job cost row's natural key: the source transaction, job, cost code and type, and
+    the vendor or employee and pay type it carries."""
+    key = (
+        f"JC-{row.get('srcnum')}-{row.get('trnnum')}-{row.get('jobnum')}"
+        f"-{row.get('cstcde')}-{row.get('csttyp')}"
+    )
+    if row.get("vndnum"):
+        key += f"-V{row.get('vndnum')}"
+    if row.get("empnum"):
+        key += f"-E{row.get('empnum')}-P{row.get('paytyp')}"
+    return key
+
+
+def payroll_key(row: Row) -> str:
+    """A daily payroll line's natural key: employee, day, job, pay type and cost code."""
+    return (
+        f"DP-{row.get('empnum')}-{row.get('paydte')}-{row.get('jobnum')}"
+        f"-{row.get('paytyp')}-{row.get('cstcde')}"
     )
 
 

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.documents import AR_INVOICES, Document
+from domain.documents import AR_INVOICES, Document, ref_order
 from domain.ledger import LEDGER_NAMESPACE
 from domain.reconcile import AMOUNT_DIFFERS, DUPLICATE, FIELD_DIFFERS, MISSING, Finding
 
@@ -42,7 +42,7 @@ class Correction:
     key: str
     action: str
     document: Document | None
-    sage_refs: tuple[int, ...]
+    sage_refs: tuple[int | str, ...]
     reason: str
 
 
@@ -58,7 +58,7 @@ def correction_for(finding: Finding, expected: Document | None) -> Correction | 
     if finding.kind == MISSING and expected is not None:
         return Correction(finding.module, finding.key, CREATE, expected, (), reason)
     if finding.kind == DUPLICATE:
-        extra = tuple(sorted(finding.sage_refs)[1:])
+        extra = tuple(sorted(finding.sage_refs, key=ref_order)[1:])
         return Correction(finding.module, finding.key, VOID, None, extra, reason)
     if finding.kind in (AMOUNT_DIFFERS, FIELD_DIFFERS) and expected is not None:
         if expected.is_void:
@@ -88,7 +88,7 @@ class Posting(Aggregate):
         key: str,
         action: str,
         document: dict[str, Any] | None,
-        sage_refs: list[int],
+        sage_refs: list[int | str],
         reason: str,
     ) -> None:
         self.module = module
@@ -99,7 +99,7 @@ class Posting(Aggregate):
         self.reason = reason
         self.state = PROPOSED
         self.sink = ""
-        self.written: list[int] = []
+        self.written: list[int | str] = []
         self.note = ""
 
     @classmethod
@@ -113,13 +113,13 @@ class Posting(Aggregate):
             reason=correction.reason,
         )
 
-    def submit(self, sink: str, written: list[int], note: str = "") -> None:
+    def submit(self, sink: str, written: list[int | str], note: str = "") -> None:
         if self.state != PROPOSED:
             raise PostingError(self.id, f"cannot submit a posting that is {self.state}")
         self._submitted(sink=sink, written=written, note=note)
 
     @event("Submitted")
-    def _submitted(self, sink: str, written: list[int], note: str) -> None:
+    def _submitted(self, sink: str, written: list[int | str], note: str) -> None:
         self.state = SUBMITTED
         self.sink = sink
         self.written = written

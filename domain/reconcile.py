@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from domain.documents import AMOUNT_COLUMN, HEADER_TABLE, Document
+from domain.documents import AMOUNT_COLUMN, AMOUNT_PEERS, HEADER_TABLE, Document, ref_order
 from domain.money import to_str
 
 MISSING = "missing_in_sage"
@@ -34,7 +34,7 @@ class Finding:
     expected: Any
     actual: Any
     difference: Decimal | None = None
-    sage_refs: tuple[int, ...] = field(default=())
+    sage_refs: tuple[int | str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,10 +58,18 @@ def summary(document: Document) -> dict[str, Any]:
     return shown
 
 
-def differing_fields(expected: Document, actual: Document) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Paths whose values differ, outside the principal amount; paths look like
-    ``acrinv.jobnum`` (single-row tables), ``arivln[2].extprc`` or ``arivln`` (row count)."""
-    skip = {(HEADER_TABLE[expected.module], AMOUNT_COLUMN.get(expected.module))}
+def differing_fields(
+    expected: Document, actual: Document, *, skip_amount: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Paths whose values differ; paths look like ``acrinv.jobnum`` (single-row tables),
+    ``arivln[2].extprc`` or ``arivln`` (row count). With ``skip_amount`` the amount column is
+    left out (it is reported as ``amount_differs``)."""
+    where = AMOUNT_COLUMN.get(expected.module)
+    skip = (
+        {where, *AMOUNT_PEERS.get(expected.module, ())}
+        if skip_amount and where is not None
+        else set()
+    )
     want: dict[str, Any] = {}
     got: dict[str, Any] = {}
     for table in expected.tables.keys() | actual.tables.keys():
@@ -104,7 +112,7 @@ def _compare(expected: Document, actual: Document) -> list[Finding]:
                 refs,
             )
         )
-    want, got = differing_fields(expected, actual)
+    want, got = differing_fields(expected, actual, skip_amount=bool(found))
     if want or got:
         found.append(Finding(expected.module, FIELD_DIFFERS, expected.key, want, got, None, refs))
     return found
@@ -153,7 +161,9 @@ def diff(
         if not have:
             findings.append(Finding(module, MISSING, want.key, summary(want), None, _neg(want)))
         elif len(have) > 1:
-            refs = tuple(sorted(d.sage_ref for d in have if d.sage_ref is not None))
+            refs = tuple(
+                sorted((d.sage_ref for d in have if d.sage_ref is not None), key=ref_order)
+            )
             findings.append(
                 Finding(
                     module,

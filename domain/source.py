@@ -7,7 +7,7 @@ strings, business dates as ISO ``YYYY-MM-DD``. Projections read payloads, never 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -107,37 +107,218 @@ class Invoice:
     items: tuple[InvoiceItem, ...]
 
 
-Snapshot = Company | Location | User | Job | Invoice
+@dataclass(frozen=True, slots=True)
+class JobItem:
+    """A ServiceTrade job item: labor by a technician, or a part used on a job, with its cost."""
 
-SNAPSHOT_TYPES: dict[
-    str, type[Company] | type[Location] | type[User] | type[Job] | type[Invoice]
-] = {cls.kind: cls for cls in (Company, Location, User, Job, Invoice)}
+    kind: ClassVar[str] = "jobitem"
+    id: str
+    job_id: str
+    item_type: str  # libItem type, lowercase: labor, part, material, ...
+    name: str  # libItem name, e.g. "Overtime Labor" (labor items map to pay types by name)
+    code: str  # libItem code
+    quantity: Decimal  # hours, for labor
+    cost: Decimal  # unit cost (labor: the technician's hourly cost)
+    used_on: str  # ISO date, in the account's time zone
+    technician_id: str = ""  # the user who worked or used it
+    source: str = "stock"  # stock | vendor (a PartsLedger direct purchase, costed by the bill)
+    service_line: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClockEvent:
+    """A technician's clock-in or clock-out on a job."""
+
+    kind: ClassVar[str] = "clockevent"
+    id: str
+    user_id: str
+    job_id: str
+    event_type: str  # clockin | clockout
+    activity: str  # onsite | enroute | offsite | onbreak
+    event_time: int  # Unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """A PartsLedger vendor."""
+
+    kind: ClassVar[str] = "vendor"
+    id: str
+    name: str
+    inactive: bool
+    is_1099: bool = False
+    terms: str = ""
+    phone: str = ""
+    address: Address = field(default_factory=Address)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A PartsLedger item: stock (inventory), direct (bought for a job) or consumable."""
+
+    kind: ClassVar[str] = "item"
+    id: str
+    number: str
+    name: str
+    item_type: str  # inventory | direct | consumable
+    purchase_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    """A PartsLedger warehouse: a facility or a technician's truck."""
+
+    kind: ClassVar[str] = "warehouse"
+    id: str
+    name: str
+    is_truck: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrderLine:
+    id: str
+    item_id: str
+    description: str
+    quantity: Decimal
+    quantity_received: Decimal
+    unit_cost: Decimal
+    job_id: str = ""  # the ServiceTrade job a direct purchase is for; "" for stock
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrder:
+    kind: ClassVar[str] = "purchase_order"
+    id: str
+    number: str
+    vendor_id: str
+    warehouse_id: str
+    issue_date: str  # ISO date
+    status: str  # created | issued | partiallyFulfilled | fulfilled | voided
+    lines: tuple[PurchaseOrderLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    id: str
+    po_id: str
+    po_line_id: str
+    quantity_received: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentReceipt:
+    kind: ClassVar[str] = "receipt"
+    id: str
+    vendor_id: str
+    date_received: str  # ISO date
+    lines: tuple[ReceiptLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BillLine:
+    id: str
+    description: str
+    quantity: Decimal
+    unit_cost: Decimal
+    amount: Decimal  # extended, to the cent, as the vendor billed it
+    item_id: str = ""
+    po_line_id: str = ""
+    job_id: str = ""  # the ServiceTrade job of a direct purchase; "" for stock
+
+
+@dataclass(frozen=True, slots=True)
+class VendorBill:
+    """A vendor's invoice for a purchase order (PartsLedger's AP bill)."""
+
+    kind: ClassVar[str] = "bill"
+    id: str
+    number: str  # the vendor's invoice number
+    vendor_id: str
+    po_id: str
+    po_number: str
+    bill_date: str  # ISO date
+    due_date: str  # ISO date
+    status: str  # open | paid | voided
+    tax: Decimal
+    freight: Decimal
+    lines: tuple[BillLine, ...]
+
+
+Snapshot = (
+    Company
+    | Location
+    | User
+    | Job
+    | Invoice
+    | JobItem
+    | ClockEvent
+    | Vendor
+    | Item
+    | Warehouse
+    | PurchaseOrder
+    | ShipmentReceipt
+    | VendorBill
+)
+
+SNAPSHOT_TYPES: dict[str, Any] = {
+    cls.kind: cls
+    for cls in (
+        Company, Location, User, Job, Invoice, JobItem, ClockEvent,
+        Vendor, Item, Warehouse, PurchaseOrder, ShipmentReceipt, VendorBill,
+    )
+}  # fmt: skip
+#: The kinds each system records, in dependency order.
+SOURCE_KINDS = {
+    SERVICETRADE: ("company", "location", "user", "job", "invoice", "jobitem", "clockevent"),
+    PARTSLEDGER: ("vendor", "item", "warehouse", "purchase_order", "receipt", "bill"),
+}
+#: Nested line types, for the payload round trip.
+_LINE_TYPES: dict[str, tuple[type[Any], str]] = {
+    "invoice": (InvoiceItem, "items"),
+    "purchase_order": (PurchaseOrderLine, "lines"),
+    "receipt": (ReceiptLine, "lines"),
+    "bill": (BillLine, "lines"),
+}
+
+
+def _decimals(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.type in ("Decimal", Decimal))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def to_payload(snapshot: Snapshot) -> dict[str, Any]:
     """The plain-JSON form recorded in the ledger (decimals as strings)."""
-    data = asdict(snapshot)
-    if isinstance(snapshot, Invoice):
-        data["items"] = [
-            {**item, "quantity": str(item["quantity"]), "price": str(item["price"])}
-            for item in data["items"]
-        ]
-    return data
+    return {k: _plain(v) for k, v in asdict(snapshot).items()}
 
 
 def from_payload(kind: str, payload: dict[str, Any]) -> Snapshot:
     """Rebuild a snapshot from its recorded payload."""
+    try:
+        cls = SNAPSHOT_TYPES[kind]
+    except KeyError as exc:
+        raise PayloadError(f"unknown source kind {kind!r}") from exc
     data = dict(payload)
     if "address" in data:
         data["address"] = Address(**data["address"])
-    if kind == Invoice.kind:
-        data["items"] = tuple(
-            InvoiceItem(
-                **{**item, "quantity": Decimal(item["quantity"]), "price": Decimal(item["price"])}
-            )
-            for item in data["items"]
+    for name in _decimals(cls):
+        data[name] = Decimal(data[name])
+    if kind in _LINE_TYPES:
+        line_cls, key = _LINE_TYPES[kind]
+        decimal_fields = _decimals(line_cls)
+        data[key] = tuple(
+            line_cls(**{**line, **{f: Decimal(line[f]) for f in decimal_fields}})
+            for line in data[key]
         )
-    try:
-        return SNAPSHOT_TYPES[kind](**data)
-    except KeyError as exc:
-        raise PayloadError(f"unknown source kind {kind!r}") from exc
+    result: Snapshot = cls(**data)
+    return result

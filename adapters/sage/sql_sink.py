@@ -127,13 +127,14 @@ class SqlPostingSink:
                 return self._post_invoice(connection, doc, vodrec=None)
             return self._upsert(connection, doc)
 
-    def replace(self, doc: Document, old_ref: int) -> int:
+    def replace(self, doc: Document, old_ref: int | str) -> int:
         """Void record ``old_ref`` and enter ``doc`` in its place; returns the new recnum.
 
         Invoices: the new ``acrinv.vodrec`` is ``old_ref``. Masters: a master with the same
         number is updated in place; with another number the old one is made inactive/closed.
         """
         _check(doc)
+        old_ref = int(old_ref)
         action = f"replacing {doc.module} record {old_ref} with {doc.key} in Sage"
         with self._transaction(action) as connection:
             if doc.module == AR_INVOICES:
@@ -143,9 +144,10 @@ class SqlPostingSink:
                 self._void_master(connection, doc.module, old_ref)
             return self._upsert(connection, doc)
 
-    def void(self, module: str, ref: int) -> None:
+    def void(self, module: str, ref: int | str) -> None:
         """Void an invoice (status 5, GL status 3), deactivate a client, close a job."""
         _check_module(module)
+        ref = int(ref)
         with self._transaction(f"voiding {module} record {ref} in Sage") as connection:
             if module == AR_INVOICES:
                 self._void_invoice(connection, ref)
