@@ -180,7 +180,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
     "dlypyr": {
         "paydte": DATE, "empnum": INT, "jobnum": INT, "cstcde": CODE, "paytyp": INT,
-        "payhrs": QTY, "dscrpt": TEXT,
+        "payhrs": QTY, "dscrpt": TEXT, "usrdf1": TEXT,
     },
 }  # fmt: skip
 _PLACES = {
@@ -288,14 +288,6 @@ def job_cost_key(row: Row) -> str:
     if row.get("empnum"):
         key += f"-E{row.get('empnum')}-P{row.get('paytyp')}"
     return key
-
-
-def payroll_key(row: Row) -> str:
-    """A daily payroll line's natural key: employee, day, job, pay type and cost code."""
-    return (
-        f"DP-{row.get('empnum')}-{row.get('paydte')}-{row.get('jobnum')}"
-        f"-{row.get('paytyp')}-{row.get('cstcde')}"
-    )
 
 
 def period_text(year: int, period: int) -> str:
