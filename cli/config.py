@@ -47,6 +47,14 @@ class ServiceTradeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PartsLedgerSettings:
+    base_url: str = EMBEDDED
+    client_id: str = ""
+    client_secret: str = ""
+    timeout_seconds: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class SageSettings:
     url: str
     app_name: str = "recon"
@@ -59,6 +67,7 @@ class Config:
     store_url: str
     cipher_key: str | None
     servicetrade: ServiceTradeSettings
+    partsledger: PartsLedgerSettings
     sage: SageSettings
     mapping: Mapping
     user: str = "recon"
@@ -96,6 +105,29 @@ def _decimal(value: Any, dotted: str) -> Decimal:
         raise ConfigError(
             f'{dotted} = {value!r}: expected a decimal in quotes, e.g. "4.75"'
         ) from exc
+
+
+def _numbers(m: dict[str, Any], name: str) -> dict[str, int]:
+    table = _get(m, name, f"mapping.{name}", dict, {})
+    return {key: _get(table, key, f"mapping.{name}.{key!r}", int) for key in table}
+
+
+def _pay_types(m: dict[str, Any]) -> dict[str, int]:
+    result = _numbers(m, "pay_types")
+    for key, value in result.items():
+        if not 1 <= value <= 9:
+            raise ConfigError(f"mapping.pay_types.{key!r} = {value}: expected a Sage pay type 1-9")
+    return result
+
+
+def _cost_code(value: Any, where: str) -> tuple[Decimal, int]:
+    if not isinstance(value, dict) or "code" not in value or "type" not in value:
+        raise ConfigError(f'{where}: expected {{code = "1.100", type = 1}} (cost code, cost type)')
+    code = _decimal(_get(value, "code", f"{where}.code", str), f"{where}.code")
+    kind = _get(value, "type", f"{where}.type", int)
+    if not 1 <= kind <= 9:
+        raise ConfigError(f"{where}.type = {kind}: expected a Sage cost type 1-9")
+    return code, kind
 
 
 def _mapping(data: dict[str, Any]) -> Mapping:
@@ -169,6 +201,30 @@ def _mapping(data: dict[str, Any]) -> Mapping:
         job_number_start=_get(m, "job_number_start", "mapping.job_number_start", int, 5001),
         fiscal_year_start_month=month,
         due_days=_get(m, "due_days", "mapping.due_days", int, 30),
+        **{
+            name: _get(m, name, f"mapping.{name}", int, None)
+            for name in (
+                "ap_control_account",
+                "inventory_account",
+                "direct_expense_account",
+                "freight_account",
+                "purchase_tax_account",
+            )
+        },
+        vendor_number_start=_get(
+            m, "vendor_number_start", "mapping.vendor_number_start", int, 2001
+        ),
+        employees=_numbers(m, "employees"),
+        pay_types=_pay_types(m),
+        cost_codes={
+            key: _cost_code(value, f"mapping.cost_codes.{key}")
+            for key, value in _get(m, "cost_codes", "mapping.cost_codes", dict, {}).items()
+        },
+        default_cost_code=(
+            None
+            if "default_cost_code" not in m
+            else _cost_code(m["default_cost_code"], "mapping.default_cost_code")
+        ),
     )
 
 
@@ -216,8 +272,20 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             f"sage.url {sage_url!r}: expected mssql+pyodbc://user:password@host\\SAGE100CON/"
             "Company?driver=ODBC+Driver+18+for+SQL+Server or sqlite:///sage.db (a sandbox)"
         )
+    pl = _get(data, "partsledger", "partsledger", dict, {})
+    partsledger = PartsLedgerSettings(
+        base_url=_get(pl, "base_url", "partsledger.base_url", str, EMBEDDED),
+        client_id=_get(pl, "client_id", "partsledger.client_id", str, ""),
+        client_secret=_get(pl, "client_secret", "partsledger.client_secret", str, ""),
+        timeout_seconds=_get(pl, "timeout_seconds", "partsledger.timeout_seconds", int, 30),
+    )
+    if partsledger.base_url != EMBEDDED:
+        for key in ("client_id", "client_secret"):
+            if not getattr(partsledger, key):
+                raise ConfigError(f"partsledger.{key} is missing: expected a text string")
     return Config(
         path=path,
+        partsledger=partsledger,
         store_url=store_url,
         cipher_key=_get(store, "cipher_key", "store.cipher_key", str, None),
         servicetrade=settings,
@@ -265,6 +333,7 @@ def default_config(workdir: Path) -> dict[str, Any]:
                 "start_date": "2026-10-01",
             },
         },
+        "partsledger": {"base_url": EMBEDDED},
         "sage": {"url": f"sqlite:///{workdir / 'sage.db'}", "app_name": "recon", "sink": "sql"},
         "mapping": {
             "ar_control_account": 1200,
@@ -274,7 +343,22 @@ def default_config(workdir: Path) -> dict[str, Any]:
             "job_number_start": 5001,
             "fiscal_year_start_month": 1,
             "due_days": 30,
+            "ap_control_account": 2000,
+            "inventory_account": 1300,
+            "direct_expense_account": 5000,
+            "freight_account": 5100,
+            "purchase_tax_account": 5000,
+            "vendor_number_start": 2001,
             "income_accounts": {"labor": 4100, "part": 4200, "material": 4200, "fee": 4300},
+            "pay_types": {"Regular Labor": 1, "Overtime Labor": 2, "Premium Labor": 3},
+            "cost_codes": {
+                "labor": {"code": "100.000", "type": 2},
+                "part": {"code": "200.000", "type": 1},
+                "material": {"code": "200.000", "type": 1},
+                "purchase": {"code": "210.000", "type": 1},
+            },
+            "default_cost_code": {"code": "900.000", "type": 5},
+            "employees": {},
             "tax_groups": {
                 "Wake County NC": 1,
                 "Durham County NC": 2,

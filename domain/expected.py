@@ -8,26 +8,40 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.documents import (
+    AP_INVOICES,
+    AP_TYPE_MEMO,
     AR_INVOICES,
     AR_STATUS_OPEN,
     AR_STATUS_VOID,
     AR_TYPE_CONTRACT,
+    BILLING_OPEN,
     CLIENTS,
+    CODE,
+    DAILY_PAYROLL,
     GL_STATUS_OPEN,
     GL_STATUS_VOID,
+    JOB_COST,
+    JOB_COST_OPEN,
+    JOB_COST_VOID,
     JOB_STATUS_COMPLETE,
     JOB_STATUS_CURRENT,
     JOBS,
+    JOURNAL,
     RATE,
+    SOURCE_AP_INVOICE,
     SOURCE_AR_INVOICE,
+    SOURCE_DAILY_PAYROLL,
+    SOURCE_JOURNAL,
+    VENDORS,
     Document,
     Row,
     canonical_value,
+    job_cost_key,
     period_text,
 )
 from domain.mapping import Mapping, TaxDistrict
 from domain.money import HUNDRED, ZERO, cents, qty_str, to_str
-from domain.source import Company, Invoice, Job, Location
+from domain.source import Company, Invoice, Job, JobItem, Location, Vendor, VendorBill
 
 NAME_LENGTH = 50
 SHORT_NAME_LENGTH = 30
@@ -251,4 +265,293 @@ def ar_invoice_document(
             "lgtnln": tuple(gl_lines),
         },
         period=period_text(year, period),
+    )
+
+
+# -- PartsLedger and ServiceTrade costs ------------------------------------------------------
+
+
+def vendor_key(number: int) -> str:
+    return f"VND-{number}"
+
+
+def bill_key(bill_id: str) -> str:
+    return f"PL-BILL-{bill_id}"
+
+
+def parts_key(item_id: str) -> str:
+    return f"ST-JI-{item_id}"
+
+
+def labor_key(item_id: str) -> str:
+    return f"ST-LB-{item_id}"
+
+
+def _trnnum(prefix: str, source_id: str) -> str:
+    return _text(f"{prefix}{source_id}", NUMBER_LENGTH)
+
+
+def vendor_document(vendor: Vendor, number: int) -> Document:
+    """A Sage vendor (4-4) for a PartsLedger vendor."""
+    row: Row = {
+        "recnum": str(number),
+        "vndnme": _text(vendor.name, NAME_LENGTH),
+        "shtnme": _text(vendor.name, SHORT_NAME_LENGTH),
+        "addrs1": _text(vendor.address.street, NAME_LENGTH),
+        "ctynme": _text(vendor.address.city, NAME_LENGTH),
+        "state_": _text(vendor.address.state, 2),
+        "zipcde": _text(vendor.address.postal_code, 10),
+        "phnnum": _text(vendor.phone, NUMBER_LENGTH),
+        "prt199": _flag(vendor.is_1099),
+        "inactv": _flag(vendor.inactive),
+    }
+    return Document(VENDORS, vendor_key(number), {"actpay": (row,)})
+
+
+def _gl(
+    key: str,
+    number: str,
+    day: date,
+    description: str,
+    source: str,
+    lines: list[tuple[int, Decimal, bool]],
+    mapping: Mapping,
+    voided: bool,
+) -> dict[str, tuple[Row, ...]]:
+    """A GL transaction: header and lines, debits first, amounts grouped by account."""
+    year, period = mapping.period_of(day)
+    grouped: dict[tuple[bool, int], Decimal] = defaultdict(lambda: ZERO)
+    for account, amount, debit in lines:
+        grouped[(not debit, account)] += amount
+    rows: list[Row] = []
+    for (credit, account), amount in sorted(grouped.items()):
+        if amount != ZERO:
+            rows.append(_gl_line(len(rows) + 1, account, description, amount, not credit))
+    header: Row = {
+        "trnnum": _text(number, NUMBER_LENGTH),
+        "trndte": day.isoformat(),
+        "dscrpt": _text(description, DESCRIPTION_LENGTH),
+        "status": GL_STATUS_VOID if voided else GL_STATUS_OPEN,
+        "srcnum": source,
+        "actprd": str(period),
+        "postyr": str(year),
+        "usrdf1": key,
+    }
+    return {"lgrtrn": (header,), "lgtnln": tuple(rows)}
+
+
+def ap_invoice_document(
+    bill: VendorBill, *, vendor_number: int, mapping: Mapping, voided: bool = False
+) -> Document:
+    """The 4-2 payable invoice for a vendor bill, with its GL transaction (source 11).
+
+    Grid lines are the bill's lines (direct purchases for a job to the direct expense account,
+    stock to inventory), then freight and tax as lines of their own, so the grid adds up to the
+    invoice total; ``slstax`` repeats the tax for Sage's reports.
+    """
+    day = date.fromisoformat(bill.bill_date)
+    year, period = mapping.period_of(day)
+    key = bill_key(bill.id)
+    description = _text(f"PartsLedger bill {bill.number} PO {bill.po_number}", DESCRIPTION_LENGTH)
+    lines: list[Row] = []
+    postings: list[tuple[int, Decimal, bool]] = []
+
+    def add(text: str, quantity: Decimal, price: Decimal, amount: Decimal, account: int) -> None:
+        lines.append(
+            {
+                "linnum": str(len(lines) + 1),
+                "prtdsc": _text(text, DESCRIPTION_LENGTH),
+                "linqty": qty_str(quantity),
+                "linprc": canonical_value(RATE, price),
+                "extttl": to_str(amount),
+                "actnum": str(account),
+            }
+        )
+        postings.append((account, amount, True))
+
+    for line in bill.lines:
+        account = mapping.account("direct_expense_account" if line.job_id else "inventory_account")
+        add(line.description, line.quantity, line.unit_cost, cents(line.amount), account)
+    if bill.freight != ZERO:
+        add(
+            "Freight",
+            Decimal(1),
+            bill.freight,
+            cents(bill.freight),
+            mapping.account("freight_account"),
+        )
+    if bill.tax != ZERO:
+        add(
+            "Sales tax",
+            Decimal(1),
+            bill.tax,
+            cents(bill.tax),
+            mapping.account("purchase_tax_account"),
+        )
+    total = sum((Decimal(r["extttl"] or "0") for r in lines), ZERO)
+    postings.append((mapping.account("ap_control_account"), total, False))
+    header: Row = {
+        "invnum": _text(bill.number, NUMBER_LENGTH),
+        "vndnum": str(vendor_number),
+        "dscrpt": description,
+        "invdte": day.isoformat(),
+        "duedte": bill.due_date,
+        "invtyp": AP_TYPE_MEMO,
+        "status": AR_STATUS_VOID if voided else AR_STATUS_OPEN,
+        "pchord": _text(bill.po_number, NUMBER_LENGTH),
+        "slstax": to_str(bill.tax),
+        "invttl": to_str(total),
+        "actper": str(period),
+        "postyr": str(year),
+        "usrdf1": key,
+    }
+    gl = _gl(key, bill.number, day, description, SOURCE_AP_INVOICE, postings, mapping, voided)
+    return Document(
+        AP_INVOICES,
+        key,
+        {"acpinv": (header,), "apivln": tuple(lines), **gl},
+        period=period_text(year, period),
+    )
+
+
+def _job_cost(
+    *,
+    job_number: int,
+    trnnum: str,
+    description: str,
+    day: date,
+    source: str,
+    cost_code: tuple[Decimal, int],
+    amount: Decimal,
+    mapping: Mapping,
+    voided: bool,
+    vendor: int | None = None,
+    employee: int | None = None,
+    pay_type: int | None = None,
+    hours: Decimal | None = None,
+) -> Document:
+    year, period = mapping.period_of(day)
+    row: Row = {
+        "jobnum": str(job_number),
+        "trnnum": _text(trnnum, NUMBER_LENGTH),
+        "dscrpt": _text(description, DESCRIPTION_LENGTH),
+        "trndte": day.isoformat(),
+        "actprd": str(period),
+        "postyr": str(year),
+        "srcnum": source,
+        "status": JOB_COST_VOID if voided else JOB_COST_OPEN,
+        "bllsts": BILLING_OPEN,
+        "cstcde": canonical_value(CODE, cost_code[0]),
+        "csttyp": str(cost_code[1]),
+        "vndnum": None if vendor is None else str(vendor),
+        "empnum": None if employee is None else str(employee),
+        "paytyp": None if pay_type is None else str(pay_type),
+        "csthrs": None if hours is None else qty_str(hours),
+        "cstamt": to_str(amount),
+    }
+    return Document(JOB_COST, job_cost_key(row), {"jobcst": (row,)}, period_text(year, period))
+
+
+def bill_job_costs(
+    bill: VendorBill,
+    *,
+    vendor_number: int,
+    job_numbers: dict[str, int],
+    mapping: Mapping,
+    voided: bool = False,
+) -> list[Document]:
+    """Job cost (source 11, Material) of a bill's direct purchases: one row per job and cost
+    code, as Sage's job cost distribution of a payable invoice holds them."""
+    cost_code = mapping.cost_code_for("purchase")
+    per_job: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line in bill.lines:
+        if line.job_id:
+            per_job[job_numbers[line.job_id]] += cents(line.amount)
+    day = date.fromisoformat(bill.bill_date)
+    return [
+        _job_cost(
+            job_number=job,
+            trnnum=bill.number,
+            description=f"PartsLedger bill {bill.number}",
+            day=day,
+            source=SOURCE_AP_INVOICE,
+            cost_code=cost_code,
+            amount=amount,
+            mapping=mapping,
+            voided=voided,
+            vendor=vendor_number,
+        )
+        for job, amount in sorted(per_job.items())
+    ]
+
+
+def parts_journal_document(item: JobItem, *, job_number: int, mapping: Mapping) -> Document:
+    """The 1-3 journal transaction for parts used on a job from stock: debit job cost (direct
+    expense), credit inventory."""
+    day = date.fromisoformat(item.used_on)
+    amount = cents(item.quantity * item.cost)
+    key = parts_key(item.id)
+    description = f"Job {job_number}: {item.name}"
+    lines = [
+        (mapping.account("direct_expense_account"), amount, True),
+        (mapping.account("inventory_account"), amount, False),
+    ]
+    gl = _gl(key, _trnnum("JI", item.id), day, description, SOURCE_JOURNAL, lines, mapping, False)
+    year, period = mapping.period_of(day)
+    return Document(JOURNAL, key, gl, period_text(year, period))
+
+
+def parts_job_cost(item: JobItem, *, job_number: int, mapping: Mapping) -> Document:
+    return _job_cost(
+        job_number=job_number,
+        trnnum=_trnnum("JI", item.id),
+        description=f"{item.name} x {item.quantity}",
+        day=date.fromisoformat(item.used_on),
+        source=SOURCE_JOURNAL,
+        cost_code=mapping.cost_code_for(item.item_type, item.service_line),
+        amount=cents(item.quantity * item.cost),
+        mapping=mapping,
+        voided=False,
+    )
+
+
+def payroll_document(
+    item: JobItem, *, job_number: int, employee: int, pay_type: int, mapping: Mapping
+) -> Document:
+    """A 5-5-1 daily payroll line for a technician's labor on a job."""
+    day = date.fromisoformat(item.used_on)
+    year, period = mapping.period_of(day)
+    code, _cost_type = mapping.cost_code_for(item.item_type, item.service_line)
+    row: Row = {
+        "paydte": day.isoformat(),
+        "empnum": str(employee),
+        "jobnum": str(job_number),
+        "cstcde": canonical_value(CODE, code),
+        "paytyp": str(pay_type),
+        "payhrs": qty_str(item.quantity),
+        "dscrpt": _text(f"{item.name}: {item.description}".rstrip(": "), DESCRIPTION_LENGTH),
+        "usrdf1": labor_key(item.id),
+    }
+    return Document(
+        DAILY_PAYROLL, labor_key(item.id), {"dlypyr": (row,)}, period_text(year, period)
+    )
+
+
+def labor_job_cost(
+    item: JobItem, *, job_number: int, employee: int, pay_type: int, mapping: Mapping
+) -> Document:
+    """Labor cost on the job (source 18, daily payroll): hours at the technician's cost."""
+    return _job_cost(
+        job_number=job_number,
+        trnnum=_trnnum("LB", item.id),
+        description=f"{item.name} {qty_str(item.quantity)} h",
+        day=date.fromisoformat(item.used_on),
+        source=SOURCE_DAILY_PAYROLL,
+        cost_code=mapping.cost_code_for(item.item_type, item.service_line),
+        amount=cents(item.quantity * item.cost),
+        mapping=mapping,
+        voided=False,
+        employee=employee,
+        pay_type=pay_type,
+        hours=item.quantity,
     )

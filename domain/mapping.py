@@ -48,6 +48,55 @@ class Mapping:
     job_number_start: int = 5001
     fiscal_year_start_month: int = 1
     due_days: int = 30
+    ap_control_account: int | None = None
+    inventory_account: int | None = None
+    direct_expense_account: int | None = None  # job cost: parts used and direct purchases
+    freight_account: int | None = None
+    purchase_tax_account: int | None = None
+    vendor_number_start: int = 2001
+    employees: dict[str, int] = field(default_factory=dict)  # technician id or name -> employee
+    pay_types: dict[str, int] = field(default_factory=dict)  # labor item name or code -> 1-9
+    #: "service line/item type" or "item type" -> (cost code, cost type); item type "purchase"
+    #: is what PartsLedger direct purchases are costed under.
+    cost_codes: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
+    default_cost_code: tuple[Decimal, int] | None = None
+
+    def account(self, name: str) -> int:
+        """A ledger account the mapping must name, e.g. ``inventory_account``."""
+        value = getattr(self, name)
+        if value is None:
+            raise MappingError(f"mapping.{name} is not set: add the Sage ledger account number")
+        return int(value)
+
+    def employee_for(self, technician_id: str, technician_name: str) -> int:
+        for key in (technician_id, technician_name):
+            if key and key in self.employees:
+                return self.employees[key]
+        who = f"{technician_name} ({technician_id})" if technician_name else technician_id
+        raise MappingError(
+            f"ServiceTrade technician {who} has no Sage employee; add it under "
+            "[mapping.employees] by name or id"
+        )
+
+    def pay_type_for(self, item_name: str, item_code: str) -> int:
+        for key in (item_name, item_code):
+            if key and key in self.pay_types:
+                return self.pay_types[key]
+        raise MappingError(
+            f"ServiceTrade labor item {item_name or item_code!r} has no Sage pay type; add it "
+            "under [mapping.pay_types] (1 Regular, 2 Overtime, 3 Premium, ...)"
+        )
+
+    def cost_code_for(self, item_type: str, service_line: str = "") -> tuple[Decimal, int]:
+        for key in (f"{service_line}/{item_type}" if service_line else "", item_type):
+            if key and key in self.cost_codes:
+                return self.cost_codes[key]
+        if self.default_cost_code is not None:
+            return self.default_cost_code
+        raise MappingError(
+            f"item type {item_type!r} (service line {service_line or 'none'}) has no Sage cost "
+            "code; add it under [mapping.cost_codes] or set mapping.default_cost_code"
+        )
 
     def income_account(self, item_type: str) -> int:
         return self.income_accounts.get(item_type, self.default_income_account)
