@@ -16,19 +16,33 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import Engine, Integer, func, select
 
 from adapters.store import Ledger
-from domain.documents import ACTIVE_MODULES, AR_INVOICES, CLIENTS, JOBS, Document
+from domain.documents import (
+    ACTIVE_MODULES,
+    AP_INVOICES,
+    AR_INVOICES,
+    CLIENTS,
+    DAILY_PAYROLL,
+    JOB_COST,
+    JOBS,
+    JOURNAL,
+    SOURCE_AP_INVOICE,
+    VENDORS,
+    Document,
+)
 from domain.expected import invoice_key
 from domain.ledger import Known, observe, reject
 from domain.mapping import Mapping
 from domain.money import to_str
-from domain.ports import InvoiceStatusWriter, PostingSink, SageReader, SourceFeed
+from domain.ports import BatchSink, InvoiceStatusWriter, PostingSink, SageReader, SourceFeed
 from domain.posting import (
     CREATE,
     REPLACE,
+    SUBMITTED,
     UPDATE,
     VOID,
     Correction,
     Posting,
+    PostingError,
     Resolution,
     correction_for,
     resolution_id,
@@ -72,12 +86,14 @@ class ApplyReport:
     confirmed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     left_for_people: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # submitted, not yet shown by Sage
 
     def to_json(self) -> dict[str, Any]:
         return {
             "confirmed": self.confirmed,
             "failed": self.failed,
             "left_for_people": self.left_for_people,
+            "waiting_for_sage": self.waiting,
         }
 
 
@@ -96,6 +112,7 @@ class Recon:
         *,
         reader: SageReader | None = None,
         sink: PostingSink | None = None,
+        batch: BatchSink | None = None,
         writer: InvoiceStatusWriter | None = None,
         fault: Fault = _no_fault,
     ) -> None:
@@ -104,6 +121,7 @@ class Recon:
         self.mapping = mapping
         self.reader = reader
         self.sink = sink
+        self.batch = batch
         self.writer = writer
         self.fault = fault
         self.projections: list[Projection] = [
@@ -285,17 +303,27 @@ class Recon:
     # -- corrections -----------------------------------------------------------------------
 
     def apply(self, findings: Iterable[Finding]) -> ApplyReport:
-        """Post the corrections for findings, after finishing any a previous run left open."""
+        """Post the corrections for findings, after carrying on any a previous run left open.
+
+        A finding whose key already has an open posting gets no second one: with the files
+        sink that posting waits in a batch for Sage to import it, and writing it again would
+        import it twice.
+        """
         report = ApplyReport()
-        self.project()
-        for row in self._open():
-            self._carry(self.ledger.repository.get(UUID(row["id"])), report)
+        staged: list[Posting] = []
+        open_rows = self._open()
+        busy = {(row["module"], row["key"]) for row in open_rows}
+        for row in open_rows:
+            self._carry(self.ledger.repository.get(UUID(row["id"])), report, staged)
         for finding in findings:
+            if (finding.module, finding.key) in busy:
+                continue
             correction = correction_for(finding, self._expected_one(finding.module, finding.key))
             if correction is None:
                 report.left_for_people.append(finding.key)
                 continue
-            self._post(correction, report)
+            self._post(correction, report, staged)
+        self._flush(staged, report)
         self.project()
         return report
 
@@ -304,47 +332,69 @@ class Recon:
         with self.engine.connect() as conn:
             return open_postings(conn)
 
-    def _post(self, correction: Correction, report: ApplyReport) -> None:
+    def _post(self, correction: Correction, report: ApplyReport, staged: list[Posting]) -> None:
         entry = Posting.propose(correction)
         self.ledger.save(entry)
         self.fault("after_proposed")
-        self._carry(entry, report)
+        self._carry(entry, report, staged)
 
-    def _sink(self) -> PostingSink:
+    def _sink_name(self) -> str:
+        if self.batch is not None:
+            return self.batch.name
         if self.sink is None:
             raise RuntimeError("no posting sink configured")
-        return self.sink
+        return self.sink.name
 
-    def _carry(self, entry: Posting, report: ApplyReport) -> None:
-        """Take a posting as far as it goes: write it unless Sage already shows it, confirm."""
-        sink = self._sink()
+    def _carry(self, entry: Posting, report: ApplyReport, staged: list[Posting]) -> None:
+        """Take a posting as far as it goes: write it unless Sage already shows it, confirm it
+        once a read of Sage shows it."""
         label = f"{entry.module} {entry.key} ({entry.action})"
         needed = self._needed(entry)
-        if entry.state == "submitted":
-            if needed:
-                entry.fail("Sage does not show the submitted correction")
-                report.failed.append(label)
-            else:
+        if entry.state == SUBMITTED:
+            if not needed:
                 entry.confirm()
                 report.confirmed.append(label)
+            elif self.batch is not None:
+                report.waiting.append(label)  # in a batch Sage has not imported yet
+                return
+            else:
+                entry.fail("Sage does not show the submitted correction")
+                report.failed.append(label)
             self.ledger.save(entry)
             return
         if not needed:
-            entry.submit(sink.name, [], "Sage already shows it; nothing written")
+            entry.submit(self._sink_name(), [], "Sage already shows it; nothing written")
             entry.confirm()
             self.ledger.save(entry)
             report.confirmed.append(label)
             return
+        if self.batch is not None:
+            batch = self.batch.written(str(entry.id))
+            if batch is not None:  # written before a crash, not yet recorded as submitted
+                entry.submit(self.batch.name, [], f"in batch {batch}")
+                self.ledger.save(entry)
+                report.waiting.append(label)
+                return
+            document = None if entry.document is None else Document.from_json(entry.document)
+            action, refs = self._target(entry)
+            self.batch.stage(str(entry.id), action, entry.module, document, refs)
+            staged.append(entry)
+            return
+        self._write_now(entry, label, report)
+
+    def _write_now(self, entry: Posting, label: str, report: ApplyReport) -> None:
+        if self.sink is None:
+            raise RuntimeError("no posting sink configured")
         self.fault("before_write")
         try:
-            written = self._write(entry, sink)
+            written = self._write(entry, self.sink)
         except Exception as exc:  # the sink's errors are recorded on the posting, then raised
             entry.fail(f"{type(exc).__name__}: {exc}")
             self.ledger.save(entry)
             report.failed.append(label)
             raise
         self.fault("after_write")
-        entry.submit(sink.name, written)
+        entry.submit(self.sink.name, written)
         self.ledger.save(entry)
         self.fault("after_submitted")
         if self._needed(entry):
@@ -355,33 +405,59 @@ class Recon:
             report.confirmed.append(label)
         self.ledger.save(entry)
 
+    def _flush(self, staged: list[Posting], report: ApplyReport) -> None:
+        """Write the run's batch, then record its postings as submitted (a crash in between
+        is found again by ``written``, so the batch is never written twice)."""
+        if self.batch is None or not staged:
+            return
+        self.fault("before_write")
+        batch = self.batch.flush()
+        self.fault("after_write")
+        for entry in staged:
+            entry.submit(self.batch.name, [], f"in batch {batch}")
+            report.waiting.append(f"{entry.module} {entry.key} ({entry.action})")
+        self.ledger.save(*staged)
+        self.fault("after_submitted")
+
     def _needed(self, entry: Posting) -> bool:
         """Whether Sage, read now, still lacks what the posting is for."""
         held = self._reader().read_key(entry.module, entry.key)
         active = [d for d in held if not d.is_void]
         if entry.action == VOID:
             return any(d.sage_ref in entry.sage_refs for d in active)
-        assert entry.document is not None
+        if entry.document is None:
+            raise PostingError(entry.id, f"a {entry.action} posting carries no document")
         want = Document.from_json(entry.document)
         if len(active) > 1:
             return False  # a duplicate is settled by its own finding, never by writing more
         return any(f.kind != UNEXPECTED for f in diff(entry.module, [want], held))
 
-    def _write(self, entry: Posting, sink: PostingSink) -> list[int | str]:
+    def _target(self, entry: Posting) -> tuple[str, list[int | str]]:
+        """The action to write and the Sage records it acts on, read now: a replacement of a
+        document that is no longer there is a plain create."""
         if entry.action == VOID:
-            for ref in entry.sage_refs:
+            return VOID, list(entry.sage_refs)
+        if entry.action == REPLACE:
+            active = [d for d in self._reader().read_key(entry.module, entry.key) if not d.is_void]
+            if len(active) == 1 and active[0].sage_ref is not None:
+                return REPLACE, [active[0].sage_ref]
+            return CREATE, []
+        return entry.action, []
+
+    def _write(self, entry: Posting, sink: PostingSink) -> list[int | str]:
+        action, refs = self._target(entry)
+        if action == VOID:
+            for ref in refs:
                 sink.void(entry.module, ref)
-            return list(entry.sage_refs)
-        assert entry.document is not None
+            return refs
+        if entry.document is None:
+            raise PostingError(entry.id, f"a {entry.action} posting carries no document")
         document = Document.from_json(entry.document)
-        if entry.action == UPDATE:
+        if action == UPDATE:
             return [sink.update(document)]
-        active = [d for d in self._reader().read_key(entry.module, entry.key) if not d.is_void]
-        if entry.action == REPLACE and len(active) == 1 and active[0].sage_ref is not None:
-            return [sink.replace(document, active[0].sage_ref)]
-        if entry.action in (CREATE, REPLACE):
-            return [sink.create(document)]
-        raise ValueError(f"unknown posting action {entry.action!r}")
+        if action == REPLACE:
+            return [sink.replace(document, refs[0])]
+        return [sink.create(document)]
 
     # -- write-back ------------------------------------------------------------------------
 
@@ -464,8 +540,10 @@ class Recon:
         else:
             resolution.request_void(by, why)
             self.ledger.save(resolution)
+            staged: list[Posting] = []
             for finding in findings:
-                self._post(void_correction(finding, by, why), report)
+                self._post(void_correction(finding, by, why), report, staged)
+            self._flush(staged, report)
         self.project()
         return report
 
@@ -532,38 +610,65 @@ class Recon:
 def in_scope(module: str, mapping: Mapping) -> Callable[[Document], bool]:
     """Which Sage documents nobody expects recon answers for.
 
-    Receivable invoices: every one in the period. Clients: those carrying a ServiceTrade link
-    or numbered in recon's range. Jobs: those numbered in recon's range. Older masters that
-    predate recon are the company's own business and are never reported.
+    Receivable invoices: every one in the period (ServiceTrade is the billing system). Other
+    modules: what carries recon's link key or numbers — clients, jobs and vendors numbered in
+    recon's ranges; payables of recon's vendors; journal transactions recon entered; job cost
+    of recon's payables, journals and labor; daily payroll of mapped technicians. The
+    company's own entries (rent, accruals, subcontract bills, older masters) are never
+    reported.
     """
-    if module == CLIENTS:
-        start = mapping.client_number_start
-        return lambda d: d.key.startswith("ST-CO-") or _number(d) >= start
-    if module == JOBS:
-        start = mapping.job_number_start
-        return lambda d: _number(d) >= start
-    return lambda _d: True
+    vendors = mapping.vendor_number_start
+    employees = {str(n) for n in mapping.employees.values()}
+    rules: dict[str, Callable[[Document], bool]] = {
+        CLIENTS: lambda d: d.key.startswith("ST-CO-") or _number(d) >= mapping.client_number_start,
+        JOBS: lambda d: _number(d) >= mapping.job_number_start,
+        VENDORS: lambda d: _number(d) >= vendors,
+        AP_INVOICES: lambda d: d.key.startswith("PL-BILL-") or _int(d.header, "vndnum") >= vendors,
+        JOURNAL: lambda d: d.key.startswith("ST-JI-"),
+        JOB_COST: lambda d: (
+            str(d.header.get("trnnum") or "").startswith(("JI", "LB"))
+            or (d.header.get("srcnum") == SOURCE_AP_INVOICE and _int(d.header, "vndnum") >= vendors)
+        ),
+        DAILY_PAYROLL: lambda d: d.key.startswith("ST-LB-") or d.header.get("empnum") in employees,
+    }
+    return rules.get(module, lambda _d: True)
 
 
 def _number(document: Document) -> int:
     return document.sage_ref if isinstance(document.sage_ref, int) else 0
 
 
+def _int(row: Any, column: str) -> int:
+    value = row.get(column)
+    return int(value) if value else 0
+
+
+#: Finding keys carry their module: recon's link keys, natural keys, or SAGE-<table>-<ref>.
+KEY_PREFIXES = {
+    "ST-CO-": CLIENTS,
+    "SAGE-reccln-": CLIENTS,
+    "JOB-": JOBS,
+    "VND-": VENDORS,
+    "ST-INV-": AR_INVOICES,
+    "SAGE-acrinv-": AR_INVOICES,
+    "PL-BILL-": AP_INVOICES,
+    "SAGE-acpinv-": AP_INVOICES,
+    "ST-JI-": JOURNAL,
+    "SAGE-lgrtrn-": JOURNAL,
+    "JC-": JOB_COST,
+    "ST-LB-": DAILY_PAYROLL,
+    "SAGE-dlypyr-": DAILY_PAYROLL,
+}
+
+
 def module_of_key(key: str) -> str:
-    """The module a finding key belongs to (keys carry their kind)."""
-    prefixes = {
-        "ST-CO-": CLIENTS,
-        "SAGE-reccln-": CLIENTS,
-        "JOB-": JOBS,
-        "ST-INV-": AR_INVOICES,
-        "SAGE-acrinv-": AR_INVOICES,
-    }
-    for prefix, module in prefixes.items():
+    """The module a finding key belongs to."""
+    for prefix, module in KEY_PREFIXES.items():
         if key.startswith(prefix):
             return module
     raise ResolveError(
-        f"{key!r} is not a finding key: expected ST-CO-…, SAGE-reccln-…, JOB-…, ST-INV-… "
-        "or SAGE-acrinv-…"
+        f"{key!r} is not a finding key: expected one starting "
+        + ", ".join(f"{p}…" for p in KEY_PREFIXES)
     )
 
 

@@ -51,3 +51,25 @@ class PostingSink(Protocol):
     def update(self, document: Document) -> int | str: ...
 
     def void(self, module: str, ref: int | str) -> None: ...
+
+
+class BatchSink(Protocol):
+    """Writes corrections as import batches that Sage takes in later (the periodic file sync):
+    postings are staged during a run and written as one batch at its end."""
+
+    name: str
+
+    def stage(
+        self,
+        posting_id: str,
+        action: str,
+        module: str,
+        document: Document | None,
+        refs: list[int | str],
+    ) -> None: ...
+
+    def flush(self) -> str | None:
+        """Write the staged postings as one batch; returns its id (None when nothing staged)."""
+
+    def written(self, posting_id: str) -> str | None:
+        """The batch (pending or imported) that carries a posting, if any."""
