@@ -16,7 +16,7 @@ from domain.money import MoneyError, money
 
 EMBEDDED = "embedded"
 AUTH_MODES = ("oauth2", "session")
-SINKS = ("sql",)
+SINKS = ("sql", "files")
 
 
 class ConfigError(ValueError):
@@ -58,7 +58,8 @@ class PartsLedgerSettings:
 class SageSettings:
     url: str
     app_name: str = "recon"
-    sink: str = "sql"
+    sink: str = "sql"  # sql: write as the Sage windows do; files: import batches
+    drop_folder: str = ""  # where the files sink writes its batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,12 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             f"sage.url {sage_url!r}: expected mssql+pyodbc://user:password@host\\SAGE100CON/"
             "Company?driver=ODBC+Driver+18+for+SQL+Server or sqlite:///sage.db (a sandbox)"
         )
+    sink = _choice(_get(sage, "sink", "sage.sink", str, "sql"), "sage.sink", SINKS)
+    drop_folder = _get(sage, "drop_folder", "sage.drop_folder", str, "")
+    if sink == "files" and not drop_folder:
+        raise ConfigError(
+            'sage.drop_folder is missing: the files sink needs a folder, e.g. "/srv/sage-drop"'
+        )
     pl = _get(data, "partsledger", "partsledger", dict, {})
     partsledger = PartsLedgerSettings(
         base_url=_get(pl, "base_url", "partsledger.base_url", str, EMBEDDED),
@@ -292,7 +299,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         sage=SageSettings(
             url=sage_url,
             app_name=_get(sage, "app_name", "sage.app_name", str, "recon"),
-            sink=_choice(_get(sage, "sink", "sage.sink", str, "sql"), "sage.sink", SINKS),
+            sink=sink,
+            drop_folder=drop_folder,
         ),
         mapping=_mapping(data),
         user=_get(data, "user", "user", str, "recon"),
@@ -334,7 +342,12 @@ def default_config(workdir: Path) -> dict[str, Any]:
             },
         },
         "partsledger": {"base_url": EMBEDDED},
-        "sage": {"url": f"sqlite:///{workdir / 'sage.db'}", "app_name": "recon", "sink": "sql"},
+        "sage": {
+            "url": f"sqlite:///{workdir / 'sage.db'}",
+            "app_name": "recon",
+            "sink": "sql",
+            "drop_folder": str(workdir / "sage-drop"),
+        },
         "mapping": {
             "ar_control_account": 1200,
             "default_income_account": 4000,
