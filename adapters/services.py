@@ -13,11 +13,11 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from sqlalchemy import Engine, Integer, func, select
+from sqlalchemy import Engine, Integer, delete, func, select
 
 from adapters.store import Ledger
+from adapters.tieouts import tie_outs
 from domain.documents import (
-    ACTIVE_MODULES,
     AP_INVOICES,
     AR_INVOICES,
     CLIENTS,
@@ -25,6 +25,7 @@ from domain.documents import (
     JOB_COST,
     JOBS,
     JOURNAL,
+    MODULES,
     SOURCE_AP_INVOICE,
     VENDORS,
     Document,
@@ -49,15 +50,21 @@ from domain.posting import (
     void_correction,
 )
 from domain.reconcile import UNEXPECTED, Finding, diff
-from domain.source import SERVICETRADE, PayloadError, to_payload
+from domain.source import SERVICETRADE, SOURCE_KINDS, PayloadError, to_payload
+from projections.costs import CostsProjection
 from projections.expected import ExpectedProjection, expected_documents
-from projections.postings import PostingsProjection, accepted_keys, open_postings
+from projections.postings import PostingsProjection, open_postings, settled_keys
 from projections.runner import Projection, catch_up, create_tables, rebuild
 from projections.sources import SourcesProjection, known, quarantined
-from projections.tables import expected_document, ingest_cursor, posting, source_state, upsert
+from projections.tables import (
+    expected_document,
+    ingest_cursor,
+    ingest_seen,
+    posting,
+    source_state,
+    upsert,
+)
 
-#: Source kinds in dependency order: a record's parents are recorded before it.
-SERVICETRADE_KINDS = ("company", "location", "user", "job", "invoice")
 FAULT_STEPS = ("after_proposed", "before_write", "after_write", "after_submitted")
 
 Fault = Callable[[str], None]
@@ -127,6 +134,7 @@ class Recon:
         self.projections: list[Projection] = [
             SourcesProjection(),
             ExpectedProjection(mapping),
+            CostsProjection(mapping),
             PostingsProjection(),
         ]
         create_tables(engine)
@@ -144,49 +152,99 @@ class Recon:
 
     # -- ingest ----------------------------------------------------------------------------
 
+    def ingest_all(self, feeds: Iterable[SourceFeed], overlap: int = 300) -> IngestReport:
+        """Ingest several feeds in order (ServiceTrade before PartsLedger: bills refer to jobs)."""
+        report = IngestReport()
+        for feed in feeds:
+            part = self.ingest(feed, overlap=overlap)
+            report.fetched.update(part.fetched)
+            report.appended.update(part.appended)
+            report.rejected.update(part.rejected)
+        return report
+
     def ingest(
-        self, feed: SourceFeed, kinds: Sequence[str] = SERVICETRADE_KINDS, overlap: int = 300
+        self, feed: SourceFeed, kinds: Sequence[str] | None = None, overlap: int = 300
     ) -> IngestReport:
-        """Record every change the feed shows since each kind's cursor.
+        """Record every change the feed shows since each kind's cursor (every kind of the
+        feed's system, in dependency order, unless ``kinds`` names some).
 
         A kind's cursor moves only after every page of its run was recorded; the next run
         starts ``overlap`` seconds before it, and content already recorded appends nothing.
         """
         report = IngestReport()
         self.project()
-        for kind in kinds:
+        for kind in SOURCE_KINDS[feed.system] if kinds is None else kinds:
             cursor = self._cursor(feed.system, kind)
             since = None if cursor is None else max(cursor - overlap, 0)
-            seen: dict[str, Known] = {}
-            first_updated: dict[str, int | None] = {}
+            self._forget_seen(feed.system, kind)
             high = cursor
             safe: int | None = None
             for page in feed.pages(kind, since):
                 report.fetched[kind] += len(page)
-                decided, rejected, stamps = self._decide(feed, kind, page, seen)
+                decided, rejected, stamps = self._decide(feed, kind, page)
                 self.ledger.record(event for _, event in decided)
-                for source_id, event in decided:
-                    seen[source_id] = Known(event.originator_version, _hash_of(event))
+                # Projected page by page, so the next page decides against what this one
+                # recorded without the run holding every record it recorded in memory.
+                self.project()
                 report.appended[kind] += len(decided)
                 report.rejected[kind] += rejected
-                for source_id, updated in stamps:
-                    if updated is not None:
-                        high = updated if high is None else max(high, updated)
-                    if source_id in first_updated:
-                        # It changed while the run paged: records after its old place may have
-                        # shifted past a page boundary unseen, and none is older than it was.
-                        earlier = first_updated[source_id]
-                        if earlier is not None:
-                            safe = earlier if safe is None else min(safe, earlier)
-                    else:
-                        first_updated[source_id] = updated
+                for updated in (u for _, u in stamps if u is not None):
+                    high = updated if high is None else max(high, updated)
+                for earlier in self._seen_again(feed.system, kind, stamps):
+                    # It changed while the run paged: records after its old place may have
+                    # shifted past a page boundary unseen, and none is older than it was.
+                    if earlier is not None:
+                        safe = earlier if safe is None else min(safe, earlier)
             if high is not None:
                 self._advance(feed.system, kind, high if safe is None else min(high, safe))
+            self._forget_seen(feed.system, kind)
         self.project()
         return report
 
+    def _forget_seen(self, system: str, kind: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(ingest_seen).where(
+                    ingest_seen.c.system == system, ingest_seen.c.kind == kind
+                )
+            )
+
+    def _seen_again(
+        self, system: str, kind: str, stamps: list[tuple[str, int | None]]
+    ) -> list[int | None]:
+        """The first ``updated`` stamps of the records in ``stamps`` this run fetched before
+        (on an earlier page, or earlier on this one); the others are remembered as first seen."""
+        ids = list({source_id for source_id, _ in stamps})
+        before: dict[str, int | None] = {}
+        first: dict[str, int | None] = {}
+        again: list[int | None] = []
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):
+                query = select(ingest_seen.c.source_id, ingest_seen.c.first_updated).where(
+                    ingest_seen.c.system == system,
+                    ingest_seen.c.kind == kind,
+                    ingest_seen.c.source_id.in_(ids[start : start + 500]),
+                )
+                before.update((i, u) for i, u in conn.execute(query))
+            for source_id, updated in stamps:
+                if source_id in before:
+                    again.append(before[source_id])
+                elif source_id in first:
+                    again.append(first[source_id])
+                else:
+                    first[source_id] = updated
+            if first:
+                conn.execute(
+                    ingest_seen.insert(),
+                    [
+                        {"system": system, "kind": kind, "source_id": i, "first_updated": u}
+                        for i, u in first.items()
+                    ],
+                )
+        return again
+
     def _decide(
-        self, feed: SourceFeed, kind: str, page: list[dict[str, Any]], seen: dict[str, Known]
+        self, feed: SourceFeed, kind: str, page: list[dict[str, Any]]
     ) -> tuple[list[tuple[str, Aggregate.Event]], int, list[tuple[str, int | None]]]:
         """The events a page of raw records adds (none for content already recorded), the
         number rejected, and each record's id and ``updated`` stamp."""
@@ -206,8 +264,7 @@ class Recon:
             parsed.append((source_id, snapshot, raw))
             stamps.append((source_id, feed.updated_of(raw)))
         with self.engine.connect() as conn:
-            held = known(conn, feed.system, kind, {s for s, _, _ in parsed} - seen.keys())
-        held.update(seen)
+            held = known(conn, feed.system, kind, {s for s, _, _ in parsed})
         decided: list[tuple[str, Aggregate.Event]] = []
         rejected = 0
         for source_id, snapshot, raw in parsed:
@@ -266,12 +323,12 @@ class Recon:
         return self.reader
 
     def reconcile(
-        self, modules: Iterable[str] = ACTIVE_MODULES, period: str | None = None
+        self, modules: Iterable[str] = MODULES, period: str | None = None
     ) -> list[Finding]:
         """What Sage holds that differs from what it should hold, module by module."""
         self.project()
         with self.engine.connect() as conn:
-            accepted = accepted_keys(conn)
+            settled = settled_keys(conn)
         findings: list[Finding] = []
         for module in modules:
             expected, problems = self._expected(module, period)
@@ -282,7 +339,7 @@ class Recon:
                     expected,
                     actual,
                     in_scope=in_scope(module, self.mapping),
-                    accepted=accepted,
+                    accepted=settled,
                     unmapped=problems,
                 )
             )
@@ -377,7 +434,7 @@ class Recon:
                 return
             document = None if entry.document is None else Document.from_json(entry.document)
             action, refs = self._target(entry)
-            self.batch.stage(str(entry.id), action, entry.module, document, refs)
+            self.batch.stage(str(entry.id), action, entry.module, document, refs, key=entry.key)
             staged.append(entry)
             return
         self._write_now(entry, label, report)
@@ -511,7 +568,7 @@ class Recon:
         self.project()
         expected = self._expected_one(module, key)
         with self.engine.connect() as conn:
-            accepted = accepted_keys(conn)
+            settled = settled_keys(conn)
         held = self._reader().read_key(module, key)
         findings = [
             f
@@ -519,15 +576,15 @@ class Recon:
                 module,
                 [] if expected is None else [expected],
                 held,
-                accepted=accepted if decision == "accept" else (),
+                accepted=settled if decision == "accept" else (),
             )
             if f.kind == UNEXPECTED
         ]
         if not findings:
-            raise ResolveError(
-                f"{key}: no {UNEXPECTED} finding to resolve "
-                f"({'already accepted' if key in accepted else 'Sage holds what recon expects'})"
+            why_not = (
+                "already settled by a person" if key in settled else "Sage holds what recon expects"
             )
+            raise ResolveError(f"{key}: no {UNEXPECTED} finding to resolve ({why_not})")
         resolution: Resolution
         try:
             resolution = self.ledger.repository.get(resolution_id(key))
@@ -599,7 +656,15 @@ class Recon:
             "modules": modules,
             "postings": {str(k): int(v) for k, v in postings.items()},
             "cursors": cursors,
+            **({} if self.reader is None else {"tie_outs": self.tie_outs()}),
         }
+
+    def tie_outs(self) -> dict[str, Any]:
+        """Job cost, payroll hours and payables in Sage against their sources."""
+        self.project()
+        return tie_outs(
+            self.engine, self._reader(), self.mapping, lambda m: in_scope(m, self.mapping)
+        )
 
     def quarantine(self) -> list[dict[str, Any]]:
         self.project()

@@ -6,13 +6,15 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from adapters.sage.engine import create_sage_engine
+from adapters.sage.files_sink import FilesPostingSink
 from adapters.sage.reader import SageReader
 from adapters.sage.sql_sink import FAULT_STEPS as SINK_FAULT_STEPS
 from adapters.sage.sql_sink import SqlPostingSink
 from adapters.services import FAULT_STEPS, Fault, Recon
-from adapters.servicetrade.feed import ServiceTradeFeed, open_feed
+from adapters.sources import Sources, open_sources
 from adapters.store import Ledger, create_projection_engine
 from cli.config import Config
 
@@ -51,28 +53,33 @@ def runtime(config: Config, *, with_sage: bool = True) -> Iterator[Runtime]:
         stack.callback(ledger.close)
         engine = create_projection_engine(config.store_url)
         stack.callback(engine.dispose)
-        reader = sink = None
+        reader = sink = batch = None
         fault = _fault_from_env()
         if with_sage:
             sage_engine = create_sage_engine(config.sage.url, app_name=config.sage.app_name)
             stack.callback(sage_engine.dispose)
             reader = SageReader(sage_engine, config.mapping)
-            sink = SqlPostingSink(
-                sage_engine, user=config.user, fault=lambda step: fault(f"sink_{step}")
-            )
+            if config.sage.sink == "files":
+                batch = FilesPostingSink(Path(config.sage.drop_folder))
+            else:
+                sink = SqlPostingSink(
+                    sage_engine, user=config.user, fault=lambda step: fault(f"sink_{step}")
+                )
         recon = Recon(
             ledger,
             engine,
             config.mapping,
             reader=reader,
             sink=sink,
+            batch=batch,
             fault=fault,
         )
         yield Runtime(config, recon)
 
 
 @contextmanager
-def servicetrade(config: Config) -> Iterator[ServiceTradeFeed]:
-    """The ServiceTrade feed: the real API, or the embedded simulator on loopback."""
-    with open_feed(config.servicetrade) as feed:
-        yield feed
+def sources(config: Config) -> Iterator[Sources]:
+    """The ServiceTrade and PartsLedger feeds: the real APIs, or the embedded simulator (one
+    world serving both) on loopback."""
+    with open_sources(config.servicetrade, config.partsledger) as opened:
+        yield opened

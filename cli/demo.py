@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from adapters.sage.sandbox import init_sandbox
-from cli.bootstrap import runtime, servicetrade
+from adapters.servicetrade.feed import ServiceTradeFeed
+from cli.bootstrap import runtime, sources
 from cli.config import default_config, parse_config, write_config
+from domain.source import User
 
 DEMO_FILES = ("recon.db", "recon.db-wal", "recon.db-shm", "sage.db", "sage.db-wal", "sage.db-shm",
               "simulator.json")  # fmt: skip
@@ -24,20 +26,22 @@ def run(
     workdir.mkdir(parents=True, exist_ok=True)
     for name in DEMO_FILES:
         (workdir / name).unlink(missing_ok=True)
-    data = default_config(workdir)
-    data["servicetrade"]["simulator"]["seed"] = seed
+    data = embedded_config(workdir, seed)
     config_path = workdir / "recon.toml"
     write_config(config_path, data)
     config = parse_config(data, config_path)
-    say(f"configuration: {config_path}")
+    employees = len(data["mapping"]["employees"])
+    say(f"configuration: {config_path} ({employees} technicians mapped to employees)")
 
     init_sandbox(config.sage.url, config.mapping, reset=True)
     say(f"Sage sandbox: {config.sage.url}")
 
-    with runtime(config) as rt, servicetrade(config) as feed:
-        report = rt.recon.ingest(feed, overlap=config.servicetrade.overlap_seconds)
+    with runtime(config) as rt, sources(config) as opened:
+        feed = opened.servicetrade
+        overlap = config.servicetrade.overlap_seconds
+        report = rt.recon.ingest_all(opened.feeds, overlap=overlap)
         say(
-            "ingested from the ServiceTrade simulator: "
+            "ingested from the ServiceTrade and PartsLedger simulator: "
             + ", ".join(f"{n} {kind}" for kind, n in report.fetched.items())
             + f"; {sum(report.appended.values())} events, "
             f"{sum(report.rejected.values())} quarantined"
@@ -51,13 +55,18 @@ def run(
             f"ServiceTrade told: {written['processed']} invoices processed, "
             f"{written['failed']} failed"
         )
-        again = rt.recon.ingest(feed, overlap=config.servicetrade.overlap_seconds)
+        again = rt.recon.ingest_all(opened.feeds, overlap=overlap)
         say(f"ingested again: {sum(again.appended.values())} events (the status changes)")
         final = rt.recon.reconcile()
         status = rt.recon.status()
     for module, counts in status["modules"].items():
         total = f", total {counts['expected_total']}" if "expected_total" in counts else ""
         say(f"  {module:12} {counts['expected']:5} documents in Sage{total}")
+    for name, tie in status.get("tie_outs", {}).items():
+        if isinstance(tie, dict):
+            verdict = "ties" if tie["ties"] else f"{len(tie['differences'])} differences"
+            totals = f"{tie['expected_total']:>12} = {tie['sage_total']:>12}"
+            say(f"  tie-out {name:14} {totals}: {verdict}")
     say(f"final reconcile: {len(final)} findings")
     for finding in final:
         say(f"  {finding.module} {finding.kind} {finding.key}")
@@ -73,3 +82,22 @@ def run(
         "status": status,
         "seconds": seconds,
     }
+
+
+def embedded_config(workdir: Path, seed: int = 7) -> dict[str, Any]:
+    """The embedded defaults for a simulator seed, with the office's payroll setup: each of
+    the account's technicians is a Sage employee, numbered from 101."""
+    data = default_config(workdir)
+    data["servicetrade"]["simulator"]["seed"] = seed
+    with sources(parse_config(data)) as opened:
+        names = technicians(opened.servicetrade)
+    data["mapping"]["employees"] = {name: 101 + i for i, name in enumerate(names)}
+    return data
+
+
+def technicians(feed: ServiceTradeFeed) -> list[str]:
+    """The names of the account's technicians (users marked as techs), in id order."""
+    users = [feed.read("user", raw) for page in feed.pages("user", None) for raw in page]
+    return [
+        u.name for u in sorted(users, key=lambda u: int(u.id)) if isinstance(u, User) and u.is_tech
+    ]

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 import typer
 
 from cli import demo as demo_module
-from cli.bootstrap import runtime, servicetrade
+from cli.bootstrap import runtime, sources
 from cli.config import ConfigError, default_config, load_config, parse_config
 from cli.sim import app as sim_app
-from domain.documents import ACTIVE_MODULES, AR_INVOICES, MODULES
+from domain.documents import AR_INVOICES, MODULES
 
 app = typer.Typer(
     help="Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.",
@@ -95,12 +95,32 @@ def sandbox_init(
     typer.echo(f"Sage sandbox ready at {sage}")
 
 
+@sandbox_app.command("import")
+def sandbox_import(config: ConfigOption = Path("recon.toml")) -> None:
+    """Import the files sink's pending batches into the sandbox, as Sage's import would."""
+    from adapters.sage.engine import create_sage_engine
+    from adapters.sage.errors import SageError
+    from adapters.sage.files_sink import import_batches
+
+    cfg = _config(config)
+    if not cfg.sage.drop_folder:
+        raise _fail("sage.drop_folder is not set: there are no batches to import")
+    engine = create_sage_engine(cfg.sage.url, app_name=cfg.sage.app_name)
+    try:
+        imported = import_batches(Path(cfg.sage.drop_folder), engine, user=cfg.user)
+    except SageError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"imported {len(imported)} batches: {', '.join(imported) or 'none pending'}")
+
+
 @app.command()
 def ingest(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = False) -> None:
-    """Record every ServiceTrade change since the last complete run."""
+    """Record every ServiceTrade and PartsLedger change since the last complete run."""
     cfg = _config(config)
-    with runtime(cfg, with_sage=False) as rt, servicetrade(cfg) as feed:
-        report = rt.recon.ingest(feed, overlap=cfg.servicetrade.overlap_seconds)
+    with runtime(cfg, with_sage=False) as rt, sources(cfg) as opened:
+        report = rt.recon.ingest_all(opened.feeds, overlap=cfg.servicetrade.overlap_seconds)
     if as_json:
         _print_json(report.to_json())
         return
@@ -113,16 +133,11 @@ def ingest(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = Fals
 
 
 def _modules(module: list[str] | None) -> list[str]:
-    chosen = module or list(ACTIVE_MODULES)
+    chosen = module or list(MODULES)
     for name in chosen:
         if name not in MODULES:
             raise typer.BadParameter(
                 f"{name!r}: expected one of {', '.join(MODULES)}", param_hint="--module"
-            )
-        if name not in ACTIVE_MODULES:
-            raise typer.BadParameter(
-                f"{name!r} is not reconciled yet: expected one of {', '.join(ACTIVE_MODULES)}",
-                param_hint="--module",
             )
     return chosen
 
@@ -169,8 +184,8 @@ def _write_back(recon: Any, cfg: Any) -> dict[str, Any]:
     from adapters.servicetrade.errors import ServiceTradeError
 
     try:
-        with servicetrade(cfg) as feed:
-            return dict(recon.write_back(feed))
+        with sources(cfg) as opened:
+            return dict(recon.write_back(opened.servicetrade))
     except ServiceTradeError as exc:
         typer.echo(f"recon: warning: could not update ServiceTrade invoices: {exc}", err=True)
         return {"error": str(exc)}
@@ -227,7 +242,7 @@ def resolve(
 def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = False) -> None:
     """What the ledger holds, what Sage should hold, and the postings."""
     cfg = _config(config)
-    with runtime(cfg, with_sage=False) as rt:
+    with runtime(cfg) as rt:
         data = rt.recon.status()
     if as_json:
         _print_json(data)

@@ -1,4 +1,4 @@
-"""`recon sim`: run the ServiceTrade simulator."""
+"""`recon sim`: run the simulator (ServiceTrade and PartsLedger, one world)."""
 
 from datetime import date
 from typing import Annotated
@@ -9,6 +9,8 @@ from adapters.simulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_PASSWORD,
+    DEFAULT_PL_CLIENT_ID,
+    DEFAULT_PL_CLIENT_SECRET,
     DEFAULT_SEED,
     DEFAULT_START,
     DEFAULT_TOKEN_TTL,
@@ -22,17 +24,22 @@ USERNAME = DEFAULT_USERNAME
 PASSWORD = DEFAULT_PASSWORD
 CLIENT_ID = DEFAULT_CLIENT_ID
 CLIENT_SECRET = DEFAULT_CLIENT_SECRET
+#: PartsLedger's client credentials (traded at <partsledger>/auth/token for a bearer token).
+PL_CLIENT_ID = DEFAULT_PL_CLIENT_ID
+PL_CLIENT_SECRET = DEFAULT_PL_CLIENT_SECRET
 DEFAULT_PORT = 8765
 
-app = typer.Typer(
-    help="ServiceTrade simulator: a seeded month of a mechanical contractor, served over HTTP.",
-    no_args_is_help=True,
+_HELP = (
+    "ServiceTrade + PartsLedger simulator: a seeded month of a mechanical contractor, "
+    "served over HTTP."
 )
+app = typer.Typer(help=_HELP, no_args_is_help=True)
 
 
 @app.callback()
 def sim() -> None:
-    """ServiceTrade simulator: a seeded month of a mechanical contractor, served over HTTP."""
+    """ServiceTrade + PartsLedger simulator: a seeded month of a mechanical contractor, served
+    over HTTP."""
 
 
 def _parse_date(value: str) -> date:
@@ -44,11 +51,16 @@ def _parse_date(value: str) -> date:
 
 def _announce(sim: RunningSimulator) -> None:
     summary = sim.summary()
-    typer.echo(f"ServiceTrade simulator listening on {sim.root_url}")
-    typer.echo(f"  base URL:       {sim.base_url}")
+    typer.echo(f"ServiceTrade + PartsLedger simulator listening on {sim.root_url}")
+    typer.echo(f"  ServiceTrade:   {sim.base_url}")
+    typer.echo(f"  PartsLedger:    {sim.partsledger_url}")
     typer.echo(f"  control API:    {sim.control_url}  (state, advance, faults, reset)")
     typer.echo(f"  session login:  username {USERNAME!r}  password {PASSWORD!r}")
     typer.echo(f"  OAuth2 client:  client_id {CLIENT_ID!r}  client_secret {CLIENT_SECRET!r}")
+    typer.echo(
+        f"  PL client:      client_id {PL_CLIENT_ID!r}  client_secret {PL_CLIENT_SECRET!r}"
+        "  (POST /auth/token)"
+    )
     typer.echo(
         f"  seed {summary['seed']}, scale {summary['scale']}, time zone {summary['timezone']}, "
         f"simulated today {summary['today']}; counts {summary['counts']}"
@@ -79,7 +91,7 @@ def serve_command(
     ] = "",
     quiet: Annotated[bool, typer.Option(help="Do not log each request.")] = False,
 ) -> None:
-    """Serve the simulated ServiceTrade API until interrupted."""
+    """Serve the simulated ServiceTrade and PartsLedger APIs until interrupted."""
     start = _parse_date(start_date)
     try:
         serve(

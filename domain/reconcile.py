@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from domain.documents import AMOUNT_COLUMN, AMOUNT_PEERS, HEADER_TABLE, Document, ref_order
+from domain.documents import (
+    AMOUNT_COLUMN,
+    AMOUNT_PEERS,
+    HEADER_TABLE,
+    VOID_MARK,
+    Document,
+    collector_paused,
+    ref_order,
+)
 from domain.money import to_str
 
 MISSING = "missing_in_sage"
@@ -95,7 +103,9 @@ def differing_fields(
 
 
 def _compare(expected: Document, actual: Document) -> list[Finding]:
-    if expected.digest() == actual.digest():
+    # Equal rows have equal digests: comparing them first spares the serialising and hashing
+    # of both documents for nearly every pair (about a sixth of a large reconcile).
+    if expected.tables == actual.tables or expected.digest() == actual.digest():
         return []
     found: list[Finding] = []
     refs = () if actual.sage_ref is None else (actual.sage_ref,)
@@ -118,6 +128,9 @@ def _compare(expected: Document, actual: Document) -> list[Finding]:
     return found
 
 
+# Paused: a module's documents were just built with the collector paused, so its first
+# pass would walk all of them (a tenth of a 1M-row reconcile); they hold no cycles.
+@collector_paused()
 def diff(
     module: str,
     expected: Iterable[Document],
@@ -146,13 +159,14 @@ def diff(
         have = active.pop(want.key, [])
         if want.is_void:
             if have:
+                column = f"{HEADER_TABLE[module]}.{VOID_MARK[module][0]}"
                 findings.append(
                     Finding(
                         module,
                         FIELD_DIFFERS,
                         want.key,
-                        {f"{HEADER_TABLE[module]}.status": want.header.get("status")},
-                        {f"{HEADER_TABLE[module]}.status": have[0].header.get("status")},
+                        {column: want.header.get(VOID_MARK[module][0])},
+                        {column: have[0].header.get(VOID_MARK[module][0])},
                         None,
                         tuple(d.sage_ref for d in have if d.sage_ref is not None),
                     )

@@ -9,14 +9,15 @@ rebuild from the log gives every record the number it had.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Select, bindparam, delete, func, select
 
 from adapters.store import StoredEvent
-from domain.documents import AR_INVOICES, JOBS, Document
+from domain.documents import AR_INVOICES, JOBS, Document, collector_paused, digest_of
 from domain.expected import (
     ar_invoice_document,
     client_document,
@@ -37,10 +38,11 @@ from domain.source import (
     from_payload,
 )
 from projections.sources import TOPICS
-from projections.tables import expected_document, sage_number, source_state, upsert
+from projections.tables import expected_document, records, sage_number, source_state, upsert
 
 CLIENT = "client"
 JOB = "job"
+_CHUNK = 500  # records derived between writes
 
 
 class ExpectedProjection:
@@ -71,18 +73,20 @@ class _Derivation:
         self.conn = conn
         self.mapping = mapping
         self.rows: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self.snapshots: dict[tuple[str, str], Any] = {}
         self.numbers: dict[tuple[str, str], int] = {}
+        self.looked_up: set[tuple[str, str]] = set()  # number keys already asked of the table
+        self.new_numbers: list[dict[str, Any]] = []
         self.next_number: dict[str, int] = {}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.dropped: set[tuple[str, str]] = set()
 
     # -- loading ---------------------------------------------------------------------------
 
-    def _remember(self, rows: Iterable[Any]) -> list[dict[str, Any]]:
-        loaded = []
-        for row in rows:
-            record = dict(row)
+    def _remember(self, query: Select[Any]) -> list[dict[str, Any]]:
+        loaded = records(self.conn, query)
+        for record in loaded:
             self.rows[(record["kind"], record["source_id"])] = record
-            loaded.append(record)
         return loaded
 
     def _load(self, kind: str, source_ids: Iterable[str]) -> None:
@@ -90,13 +94,11 @@ class _Derivation:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             self._remember(
-                self.conn.execute(
-                    select(source_state).where(
-                        source_state.c.system == SERVICETRADE,
-                        source_state.c.kind == kind,
-                        source_state.c.source_id.in_(chunk),
-                    )
-                ).mappings()
+                select(source_state).where(
+                    source_state.c.system == SERVICETRADE,
+                    source_state.c.kind == kind,
+                    source_state.c.source_id.in_(chunk),
+                )
             )
             for source_id in chunk:
                 self.rows.setdefault((kind, source_id), None)
@@ -104,12 +106,17 @@ class _Derivation:
     def _snapshot(self, kind: str, source_id: str | None) -> Any:
         if not source_id:
             return None
-        if (kind, source_id) not in self.rows:
+        key = (kind, source_id)
+        if key in self.snapshots:
+            return self.snapshots[key]
+        if key not in self.rows:
             self._load(kind, [source_id])
-        row = self.rows.get((kind, source_id))
-        if row is None or row["payload"] is None:
-            return None
-        return from_payload(kind, orjson.loads(row["payload"]))
+        row = self.rows.get(key)
+        snapshot = None
+        if row is not None and row["payload"] is not None:
+            snapshot = from_payload(kind, orjson.loads(row["payload"]))
+        self.snapshots[key] = snapshot  # an invoice's location is read once per page
+        return snapshot
 
     def _dependents(self, column: str, values: set[str], kind: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -117,28 +124,33 @@ class _Derivation:
         for start in range(0, len(items), 500):
             found.extend(
                 self._remember(
-                    self.conn.execute(
-                        select(source_state).where(
-                            source_state.c.kind == kind,
-                            getattr(source_state.c, column).in_(items[start : start + 500]),
-                        )
-                    ).mappings()
+                    select(source_state).where(
+                        source_state.c.kind == kind,
+                        getattr(source_state.c, column).in_(items[start : start + 500]),
+                    )
                 )
             )
         return found
 
     # -- numbering -------------------------------------------------------------------------
 
+    def _load_numbers(self, kind: str, source_ids: Iterable[str | None]) -> None:
+        """Read the numbers already given to these records, in one query per 500."""
+        wanted = sorted({i for i in source_ids if i and (kind, i) not in self.looked_up})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = select(sage_number.c.source_id, sage_number.c.number).where(
+                sage_number.c.kind == kind, sage_number.c.source_id.in_(chunk)
+            )
+            for source_id, found in self.conn.execute(query):
+                self.numbers[(kind, source_id)] = int(found)
+            self.looked_up.update((kind, i) for i in chunk)
+
     def number(self, kind: str, source_id: str) -> int:
         key = (kind, source_id)
-        if key in self.numbers:
-            return self.numbers[key]
-        found = self.conn.execute(
-            select(sage_number.c.number).where(
-                sage_number.c.kind == kind, sage_number.c.source_id == source_id
-            )
-        ).scalar()
-        if found is None:
+        if key not in self.looked_up:
+            self._load_numbers(kind, [source_id])
+        if key not in self.numbers:
             if kind not in self.next_number:
                 highest = self.conn.execute(
                     select(func.max(sage_number.c.number)).where(sage_number.c.kind == kind)
@@ -149,13 +161,12 @@ class _Derivation:
                     else self.mapping.job_number_start
                 )
                 self.next_number[kind] = start if highest is None else int(highest) + 1
-            found = self.next_number[kind]
+            self.numbers[key] = self.next_number[kind]
             self.next_number[kind] += 1
-            self.conn.execute(
-                sage_number.insert().values(kind=kind, source_id=source_id, number=found)
+            self.new_numbers.append(
+                {"kind": kind, "source_id": source_id, "number": self.numbers[key]}
             )
-        self.numbers[key] = int(found)
-        return int(found)
+        return self.numbers[key]
 
     # -- derivation ------------------------------------------------------------------------
 
@@ -164,11 +175,9 @@ class _Derivation:
         for start in range(0, len(record_ids), 500):
             touched.extend(
                 self._remember(
-                    self.conn.execute(
-                        select(source_state).where(
-                            source_state.c.record_id.in_(record_ids[start : start + 500])
-                        )
-                    ).mappings()
+                    select(source_state).where(
+                        source_state.c.record_id.in_(record_ids[start : start + 500])
+                    )
                 )
             )
         touched = [r for r in touched if r["system"] == SERVICETRADE]
@@ -182,20 +191,55 @@ class _Derivation:
             for r in self._dependents("job_id", jobs, "invoice"):
                 affected[(r["kind"], r["source_id"])] = r
         ordered = sorted(affected.values(), key=lambda r: r["first_position"])
-        invoices = [r for r in ordered if r["kind"] == "invoice"]
-        self._load("location", (r["location_id"] for r in invoices))
+        del touched, affected
+        self._load("location", (r["location_id"] for r in ordered if r["kind"] == "invoice"))
         self._load("company", (r["company_id"] for r in ordered if r["company_id"]))
-        for row in ordered:
-            kind = row["kind"]
-            if kind == "company":
-                self._client(row)
-            elif kind == "location" and self.mapping.job_numbering != JOB_PER_JOB:
-                self._location_job(row)
-            elif kind == "job" and self.mapping.job_numbering == JOB_PER_JOB:
-                self._job_job(row)
-            elif kind == "invoice":
-                self._invoice(row)
+        # The numbers the records below may need, read at once rather than one by one.
+        self._load_numbers(CLIENT, (i for kind, i in self.rows if kind == "company"))
+        if self.mapping.job_numbering == JOB_PER_JOB:
+            job_ids = (r["source_id"] if r["kind"] == "job" else r["job_id"] for r in ordered)
+            self._load_numbers(JOB, job_ids)
+        else:
+            self._load_numbers(JOB, (i for kind, i in self.rows if kind == "location"))
+        # Derived and written a chunk at a time, each invoice forgotten once derived: a page of
+        # location changes re-derives all their invoices (thousands), and memory stays bounded.
+        pending = deque(ordered)
+        del ordered
+        while pending:
+            for _ in range(min(_CHUNK, len(pending))):
+                self._derive(pending.popleft())
+            self._write()
+
+    def _derive(self, row: dict[str, Any]) -> None:
+        kind = row["kind"]
+        if kind == "company":
+            self._client(row)
+        elif kind == "location" and self.mapping.job_numbering != JOB_PER_JOB:
+            self._location_job(row)
+        elif kind == "job" and self.mapping.job_numbering == JOB_PER_JOB:
+            self._job_job(row)
+        elif kind == "invoice":
+            self._invoice(row)
+            # no record depends on an invoice: nothing later in the page reads it again
+            self.rows.pop((kind, row["source_id"]), None)
+            self.snapshots.pop((kind, row["source_id"]), None)
+
+    def _write(self) -> None:
+        """Write the chunk's numbers, removals and documents, each in one statement."""
+        if self.new_numbers:
+            self.conn.execute(sage_number.insert(), self.new_numbers)
+        if self.dropped:
+            self.conn.execute(
+                delete(expected_document).where(
+                    expected_document.c.source_kind == bindparam("kind"),
+                    expected_document.c.source_id == bindparam("id"),
+                ),
+                [{"kind": kind, "id": source_id} for kind, source_id in sorted(self.dropped)],
+            )
         upsert(self.conn, expected_document, list(self.documents.values()))
+        self.new_numbers.clear()
+        self.dropped.clear()
+        self.documents.clear()
 
     def _put(self, document: Document, kind: str, source_id: str) -> None:
         body = document.canonical()
@@ -204,7 +248,7 @@ class _Derivation:
             "module": document.module,
             "key": document.key,
             "period": document.period,
-            "digest": document.digest(),
+            "digest": digest_of(body),
             "amount": None if amount is None else str(amount),
             "body": body.decode(),
             "problem": None,
@@ -226,15 +270,11 @@ class _Derivation:
         }
 
     def _drop(self, kind: str, source_id: str) -> None:
-        self.conn.execute(
-            delete(expected_document).where(
-                expected_document.c.source_kind == kind,
-                expected_document.c.source_id == source_id,
-            )
-        )
-        for key in [k for k, d in self.documents.items() if d["source_id"] == source_id]:
-            if self.documents[key]["source_kind"] == kind:
-                del self.documents[key]
+        """No document for this record: its rows go when the page is written.
+
+        Every record is derived once per page, so nothing this page derived comes from it.
+        """
+        self.dropped.add((kind, source_id))
 
     def _client(self, row: dict[str, Any]) -> None:
         company = self._snapshot("company", row["source_id"])
@@ -360,12 +400,13 @@ def expected_documents(
         )
     documents: list[Document] = []
     problems: dict[str, str] = {}
-    for key, doc_period, body, problem in conn.execute(query):
-        if body is None:
-            problems[key] = problem
-            continue
-        tables = orjson.loads(body)
-        documents.append(
-            Document(module, key, {t: tuple(rows) for t, rows in tables.items()}, doc_period)
-        )
+    with collector_paused():
+        for key, doc_period, body, problem in conn.execute(query):
+            if body is None:
+                problems[key] = problem
+                continue
+            tables = orjson.loads(body)
+            documents.append(
+                Document(module, key, {t: tuple(rows) for t, rows in tables.items()}, doc_period)
+            )
     return documents, problems

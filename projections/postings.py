@@ -104,6 +104,8 @@ def open_postings(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def accepted_keys(conn: Connection) -> set[str]:
-    query = select(resolution.c.key).where(resolution.c.decision == "accept")
+def settled_keys(conn: Connection) -> set[str]:
+    """Keys a person has settled: accepted (keep it) or voided (recon posted the void; a
+    master record stays in Sage, inactive, and is no longer reported)."""
+    query = select(resolution.c.key).where(resolution.c.decision.in_(("accept", "void")))
     return set(conn.execute(query).scalars())

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select
 from adapters.store import StoredEvent
 from domain.ledger import Known, SourceRecord
 from domain.source import ACCOUNTABLE_INVOICE_STATUSES
-from projections.tables import source_state, upsert
+from projections.tables import records, source_state, upsert
 
 OBSERVED = f"{SourceRecord.__module__}:SourceRecord.Observed"
 QUARANTINED = f"{SourceRecord.__module__}:SourceRecord.Quarantined"
@@ -61,10 +61,8 @@ class SourcesProjection:
         ids = {e.originator_id for e in mine if e.topic not in (OBSERVED, QUARANTINED)}
         rows: dict[str, dict[str, Any]] = {}
         if ids:
-            for found in conn.execute(
-                select(source_state).where(source_state.c.record_id.in_(ids))
-            ).mappings():
-                rows[found["record_id"]] = dict(found)
+            query = select(source_state).where(source_state.c.record_id.in_(ids))
+            rows = {found["record_id"]: found for found in records(conn, query)}
         for e in mine:
             s = e.state
             if e.topic in (OBSERVED, QUARANTINED):

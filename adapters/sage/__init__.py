@@ -12,12 +12,14 @@ from adapters.sage.errors import (
     SageWriteError,
     SandboxExistsError,
 )
+from adapters.sage.files_sink import FilesPostingSink, import_batches, pending_batches, read_batch
 from adapters.sage.reader import SageReader, read_tax_districts
 from adapters.sage.sandbox import init_sandbox
 from adapters.sage.sql_sink import FAULT_STEPS, SqlPostingSink
 
 __all__ = [
     "FAULT_STEPS",
+    "FilesPostingSink",
     "SageConfigError",
     "SageDataError",
     "SageError",
@@ -31,7 +33,10 @@ __all__ = [
     "SqlPostingSink",
     "check_schema",
     "create_sage_engine",
+    "import_batches",
     "init_sandbox",
     "odbc_connection_string",
+    "pending_batches",
+    "read_batch",
     "read_tax_districts",
 ]

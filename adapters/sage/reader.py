@@ -1,4 +1,4 @@
-"""Read what Sage holds as documents (clients, jobs, receivable invoices), set-based.
+"""Read what Sage holds as documents (every module of ``domain.documents``), set-based.
 
 Every column goes through ``domain.documents.COLUMNS`` and ``canonical_value`` so a document read
 here compares exactly with the one ``domain.expected`` builds. Each module is read with one
@@ -9,30 +9,48 @@ one read's queries run in one transaction, so on SQLite they see one snapshot.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, inspect, select
+from sqlalchemy import Connection, Engine, Select, and_, inspect, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.sage.errors import SageDataError, SageSchemaError, translating
-from adapters.sage.schema import DISTRICT_ENTITY_COLUMNS, TABLES, acrinv, taxdst, taxent
+from adapters.sage.schema import (
+    DISTRICT_ENTITY_COLUMNS,
+    TABLES,
+    dlypyr,
+    guid_equals,
+    guid_text,
+    jobcst,
+    lgrtrn,
+    taxdst,
+    taxent,
+)
 from domain.documents import (
+    AP_INVOICES,
     AR_INVOICES,
     CLIENTS,
     COLUMNS,
+    DAILY_PAYROLL,
     HEADER_TABLE,
+    JOB_COST,
     JOBS,
+    JOURNAL,
+    MODULES,
+    SOURCE_JOURNAL,
     TEXT,
+    VENDORS,
     Document,
     Row,
     canonical_value,
+    collector_paused,
+    job_cost_key,
     period_text,
 )
 from domain.mapping import Mapping as ReconMapping
@@ -40,33 +58,155 @@ from domain.mapping import TaxDistrict, TaxEntity
 
 CLIENT_LINK_PREFIX = "ST-CO-"
 INVOICE_LINK_PREFIX = "ST-INV-"
-READ_MODULES = (CLIENTS, JOBS, AR_INVOICES)
+BILL_LINK_PREFIX = "PL-BILL-"
+JOURNAL_LINK_PREFIX = "ST-JI-"
+LABOR_LINK_PREFIX = "ST-LB-"
+PAYROLL_REF_PREFIX = "SAGE-dlypyr-"
+READ_MODULES = MODULES
 DEFAULT_BATCH_SIZE = 20_000
+_JOURNAL_SOURCE = int(SOURCE_JOURNAL)
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
-_CLIENT_REF = re.compile(r"SAGE-reccln-(\d+)")
-_JOB_REF = re.compile(r"JOB-(\d+)")
-_INVOICE_REF = re.compile(r"SAGE-acrinv-(\d+)")
 _MEMO_LIMIT = 200_000
+#: A job cost key (domain.documents.job_cost_key): the source, then the transaction number
+#: (which may hold "-"), then job, cost code, cost type and the optional vendor / employee.
+_JOB_COST_HEAD = re.compile(r"JC-(-?\d+|None)-")
+_JOB_COST_TAIL = re.compile(
+    r"-(-?\d+|None)-(-?\d+\.\d{3}|None)-(-?\d+|None)(?:-V-?\d+)?(?:-E-?\d+-P(?:-?\d+|None))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """How a record-numbered module keys its documents: recon's link key in ``usrdf1`` when it
+    carries ``link`` (None: the module has no link key), else ``ref`` + the record number."""
+
+    link: str | None
+    ref: str
+
+    def key(self, recnum: int, usrdf1: str | None) -> str:
+        if self.link is not None and usrdf1 and usrdf1.startswith(self.link):
+            return usrdf1
+        return f"{self.ref}{recnum}"
+
+    def recnum(self, key: str) -> int | None:
+        match = re.fullmatch(re.escape(self.ref) + r"(\d+)", key)
+        return None if match is None else int(match.group(1))
+
+
+_KEYS = {
+    CLIENTS: _Keys(CLIENT_LINK_PREFIX, "SAGE-reccln-"),
+    JOBS: _Keys(None, "JOB-"),
+    VENDORS: _Keys(None, "VND-"),
+    AR_INVOICES: _Keys(INVOICE_LINK_PREFIX, "SAGE-acrinv-"),
+    AP_INVOICES: _Keys(BILL_LINK_PREFIX, "SAGE-acpinv-"),
+    JOURNAL: _Keys(JOURNAL_LINK_PREFIX, "SAGE-lgrtrn-"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Invoices:
+    """An invoice window's tables: header, grid tables (with their order), GL by ``lgrrec``."""
+
+    module: str
+    header: str
+    period: str  # the header's period column
+    lines: tuple[tuple[str, str], ...]
+
+
+_INVOICES = {
+    AR_INVOICES: _Invoices(
+        AR_INVOICES, "acrinv", "actper", (("arivln", "linnum"), ("artxdt", "taxent"))
+    ),
+    AP_INVOICES: _Invoices(AP_INVOICES, "acpinv", "actper", (("apivln", "linnum"),)),
+}
+#: The columns each period-bound module filters its period on: (table, year, period).
+_PERIOD_COLUMNS = {
+    AR_INVOICES: ("acrinv", "postyr", "actper"),
+    AP_INVOICES: ("acpinv", "postyr", "actper"),
+    JOURNAL: ("lgrtrn", "postyr", "actprd"),
+    JOB_COST: ("jobcst", "postyr", "actprd"),
+}
 
 ColumnConverter = Callable[[Sequence[Any]], list[str | None]]
 
 
 def client_key(recnum: int, usrdf1: str | None) -> str:
     """A client's reconciliation key: recon's link key in ``usrdf1``, else its Sage recnum."""
-    if usrdf1 and usrdf1.startswith(CLIENT_LINK_PREFIX):
-        return usrdf1
-    return f"SAGE-reccln-{recnum}"
+    return _KEYS[CLIENTS].key(recnum, usrdf1)
 
 
 def job_key(recnum: int) -> str:
-    return f"JOB-{recnum}"
+    return _KEYS[JOBS].key(recnum, None)
+
+
+def vendor_key(recnum: int) -> str:
+    return _KEYS[VENDORS].key(recnum, None)
 
 
 def invoice_key(recnum: int, usrdf1: str | None) -> str:
     """An AR invoice's reconciliation key: recon's link key in ``usrdf1``, else its recnum."""
-    if usrdf1 and usrdf1.startswith(INVOICE_LINK_PREFIX):
+    return _KEYS[AR_INVOICES].key(recnum, usrdf1)
+
+
+def ap_invoice_key(recnum: int, usrdf1: str | None) -> str:
+    """An AP invoice's key: the PartsLedger bill's link key in ``usrdf1``, else its recnum."""
+    return _KEYS[AP_INVOICES].key(recnum, usrdf1)
+
+
+def journal_key(recnum: int, usrdf1: str | None) -> str:
+    """A 1-3 journal transaction's key: recon's link key in ``usrdf1``, else its recnum."""
+    return _KEYS[JOURNAL].key(recnum, usrdf1)
+
+
+def payroll_key(ref: str, usrdf1: str | None) -> str:
+    """A daily payroll line's key: recon's link key in ``usrdf1``, else its row GUID."""
+    if usrdf1 and usrdf1.startswith(LABOR_LINK_PREFIX):
         return usrdf1
-    return f"SAGE-acrinv-{recnum}"
+    return f"{PAYROLL_REF_PREFIX}{ref}"
+
+
+def payroll_month(mapping: ReconMapping, year: int, period: int) -> tuple[date, date] | None:
+    """The dates [first, next month's first) of fiscal ``period`` of ``year`` under the
+    mapping's fiscal year (the inverse of ``Mapping.period_of``); None for period 0."""
+    if period == 0:
+        return None
+    start = int(getattr(mapping, "fiscal_year_start_month", 1))
+    month = (start - 1 + period - 1) % 12 + 1
+    calendar_year = year if start == 1 or month < start else year - 1
+    first = date(calendar_year, month, 1)
+    after = date(calendar_year + (month == 12), month % 12 + 1, 1)
+    return first, after
+
+
+def _job_cost_filter(key: str) -> ColumnElement[bool] | None:
+    """Rows that may carry a job cost key: its source and any job the key can be read as
+    naming (the transaction number may hold "-"); the caller keeps the exact matches."""
+    head = _JOB_COST_HEAD.match(key)
+    if head is None:
+        return None
+    rest = key[head.end() :]
+    jobs = set()
+    for position, character in enumerate(rest):
+        if character == "-":
+            tail = _JOB_COST_TAIL.fullmatch(rest, position)
+            if tail is not None:
+                jobs.add(tail.group(1))
+    if not jobs:
+        return None
+    source = head.group(1)
+    numbers = sorted(int(job) for job in jobs if job != "None")
+    job_terms = [jobcst.c.jobnum.in_(numbers)] if numbers else []
+    if "None" in jobs:
+        job_terms.append(jobcst.c.jobnum.is_(None))
+    return and_(
+        jobcst.c.srcnum.is_(None) if source == "None" else jobcst.c.srcnum == int(source),
+        or_(*job_terms),
+    )
+
+
+def _period_of_row(row: Row, year: str, number: str) -> str | None:
+    y, n = row.get(year), row.get(number)
+    return None if y is None or n is None else period_text(int(y), int(n))
 
 
 def _column_converter(kind: str) -> ColumnConverter:
@@ -112,22 +252,6 @@ class _RowShape:
         return [dict(zip(self.names, values, strict=True)) for values in zip(*texts, strict=True)]
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a read builds millions of acyclic rows.
-
-    The rows and documents hold no reference cycles, yet each allocation burst triggers full
-    collections that walk every live row: pausing cuts a 1M-row read by about 40%.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _parse_period(period: str) -> tuple[int, int]:
     match = _PERIOD.fullmatch(period)
     if match is None or not 0 <= int(match.group(2)) <= 12:
@@ -147,21 +271,30 @@ class SageReader:
         self, engine: Engine, mapping: ReconMapping, *, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> None:
         self.engine = engine
-        self.mapping = mapping  # the port's shape; reading needs no mapping rule today
+        self.mapping = mapping  # the fiscal year, for daily payroll periods
         self._batch_size = batch_size
 
     def read(self, module: str, period: str | None = None) -> list[Document]:
-        """Every document of ``module``; invoices of ``period`` ("YYYY-MM") only, when given.
+        """Every document of ``module``; those of ``period`` ("YYYY-MM") only, when given.
 
-        Clients and jobs are not period-bound: ``period`` does not filter them. Void invoices
-        are returned like any other (the diff decides what they mean).
+        Invoices, journal transactions and job costs filter on their posting year and period;
+        daily payroll on ``paydte`` within that fiscal period's month. Clients, jobs and vendors
+        are not period-bound: ``period`` does not filter them. Void documents are returned like
+        any other (the diff decides what they mean).
         """
         _check_module(module)
         where: ColumnElement[bool] | None = None
         if period is not None:
             year, number = _parse_period(period)
-            if module == AR_INVOICES:
-                where = and_(acrinv.c.postyr == year, acrinv.c.actper == number)
+            if module in _PERIOD_COLUMNS:
+                table_name, year_column, number_column = _PERIOD_COLUMNS[module]
+                table = TABLES[table_name]
+                where = and_(table.c[year_column] == year, table.c[number_column] == number)
+            elif module == DAILY_PAYROLL:
+                month = payroll_month(self.mapping, year, number)
+                if month is None:
+                    return []  # period 0 holds adjustments, never daily payroll
+                where = and_(dlypyr.c.paydte >= month[0], dlypyr.c.paydte < month[1])
         action = f"reading Sage {module}" + (f" for {period}" if period else "")
         return self._read(module, where, action)
 
@@ -176,28 +309,36 @@ class SageReader:
 
     @staticmethod
     def _key_filter(module: str, key: str) -> ColumnElement[bool] | None:
+        if module == JOB_COST:
+            return _job_cost_filter(key)
+        if module == DAILY_PAYROLL:
+            if key.startswith(LABOR_LINK_PREFIX):
+                return dlypyr.c.usrdf1 == key
+            if key.startswith(PAYROLL_REF_PREFIX) and len(key) > len(PAYROLL_REF_PREFIX):
+                return guid_equals(dlypyr.c._idnum, key[len(PAYROLL_REF_PREFIX) :])
+            return None
         table = TABLES[HEADER_TABLE[module]]
-        if module == CLIENTS:
-            if key.startswith(CLIENT_LINK_PREFIX):
-                return table.c.usrdf1 == key
-            match = _CLIENT_REF.fullmatch(key)
-        elif module == JOBS:
-            match = _JOB_REF.fullmatch(key)
-        else:
-            if key.startswith(INVOICE_LINK_PREFIX):
-                return table.c.usrdf1 == key
-            match = _INVOICE_REF.fullmatch(key)
-        return None if match is None else table.c.recnum == int(match.group(1))
+        keys = _KEYS[module]
+        if keys.link is not None and key.startswith(keys.link):
+            return table.c.usrdf1 == key
+        recnum = keys.recnum(key)
+        return None if recnum is None else table.c.recnum == recnum
 
     def _read(self, module: str, where: ColumnElement[bool] | None, action: str) -> list[Document]:
         with (
-            _collector_paused(),
+            collector_paused(),
             translating(action),
             self.engine.connect() as connection,
             connection.begin(),
         ):
-            if module == AR_INVOICES:
-                return self._invoices(connection, where)
+            if module in _INVOICES:
+                return self._invoices(connection, _INVOICES[module], where)
+            if module == JOURNAL:
+                return self._journal(connection, where)
+            if module == JOB_COST:
+                return self._job_costs(connection, where)
+            if module == DAILY_PAYROLL:
+                return self._daily_payroll(connection, where)
             return self._masters(connection, module, where)
 
     def _batches(
@@ -221,6 +362,7 @@ class SageReader:
     ) -> list[Document]:
         table_name = HEADER_TABLE[module]
         shape = _RowShape(table_name)
+        keys = _KEYS[module]
         statement = select(shape.table.c.recnum.label("sage_ref"), *shape.columns)
         if where is not None:
             statement = statement.where(where)
@@ -228,7 +370,7 @@ class SageReader:
         for refs, *columns in self._batches(connection, statement):
             for ref, row in zip(refs, shape.rows(columns), strict=True):
                 recnum = int(ref)
-                key = client_key(recnum, row["usrdf1"]) if module == CLIENTS else job_key(recnum)
+                key = keys.key(recnum, row.get("usrdf1"))
                 documents.append(Document(module, key, {table_name: (row,)}, sage_ref=recnum))
         documents.sort(key=lambda document: document.sage_ref or 0)
         return documents
@@ -260,18 +402,21 @@ class SageReader:
         return {int(parent): tuple(rows) for parent, rows in groups.items()}
 
     def _invoices(
-        self, connection: Connection, where: ColumnElement[bool] | None
+        self, connection: Connection, spec: _Invoices, where: ColumnElement[bool] | None
     ) -> list[Document]:
-        shape = _RowShape("acrinv")
+        """Receivable or payable invoices: header, grid tables, and the GL transaction whose
+        recnum the header's ``lgrrec`` names (docs/sage.md, choice 1)."""
+        shape = _RowShape(spec.header)
+        header = shape.table
         statement = select(
-            acrinv.c.recnum.label("sage_ref"),
-            acrinv.c.lgrrec.label("gl_ref"),
-            acrinv.c.postyr.label("year"),
-            acrinv.c.actper.label("number"),
+            header.c.recnum.label("sage_ref"),
+            header.c.lgrrec.label("gl_ref"),
+            header.c.postyr.label("year"),
+            header.c[spec.period].label("number"),
             *shape.columns,
         )
-        invoice_ids = select(acrinv.c.recnum)
-        gl_ids = select(acrinv.c.lgrrec)
+        invoice_ids = select(header.c.recnum)
+        gl_ids = select(header.c.lgrrec)
         if where is not None:
             statement = statement.where(where)
             invoice_ids = invoice_ids.where(where)
@@ -281,39 +426,35 @@ class SageReader:
             headers.extend(zip(recnums, gl_refs, years, numbers, shape.rows(columns), strict=True))
         if not headers:
             return []
-        in_scope = None if where is None else invoice_ids
-        lines = self._children(
-            connection,
-            "arivln",
-            "linnum",
-            None if in_scope is None else TABLES["arivln"].c.recnum.in_(in_scope),
-        )
-        taxes = self._children(
-            connection,
-            "artxdt",
-            "taxent",
-            None if in_scope is None else TABLES["artxdt"].c.recnum.in_(in_scope),
-        )
-        gl = self._children(connection, "lgrtrn", None, TABLES["lgrtrn"].c.recnum.in_(gl_ids))
+        lines = {
+            table_name: self._children(
+                connection,
+                table_name,
+                order,
+                None if where is None else TABLES[table_name].c.recnum.in_(invoice_ids),
+            )
+            for table_name, order in spec.lines
+        }
+        gl = self._children(connection, "lgrtrn", None, lgrtrn.c.recnum.in_(gl_ids))
         gl_lines = self._children(
             connection, "lgtnln", "linnum", TABLES["lgtnln"].c.recnum.in_(gl_ids)
         )
+        keys = _KEYS[spec.module]
         documents = []
-        headers.sort(key=lambda header: header[0])
+        headers.sort(key=lambda header_row: header_row[0])
         for recnum, gl_ref, year, number, row in headers:
             ref = int(recnum)
             gl_number = None if gl_ref is None else int(gl_ref)
+            tables: dict[str, tuple[Row, ...]] = {spec.header: (row,)}
+            for table_name, _order in spec.lines:
+                tables[table_name] = lines[table_name].get(ref, ())
+            tables["lgrtrn"] = gl.get(gl_number, ()) if gl_number is not None else ()
+            tables["lgtnln"] = gl_lines.get(gl_number, ()) if gl_number is not None else ()
             documents.append(
                 Document(
-                    AR_INVOICES,
-                    invoice_key(ref, row["usrdf1"]),
-                    {
-                        "acrinv": (row,),
-                        "arivln": lines.get(ref, ()),
-                        "artxdt": taxes.get(ref, ()),
-                        "lgrtrn": gl.get(gl_number, ()) if gl_number is not None else (),
-                        "lgtnln": gl_lines.get(gl_number, ()) if gl_number is not None else (),
-                    },
+                    spec.module,
+                    keys.key(ref, row["usrdf1"]),
+                    tables,
                     period=None
                     if year is None or number is None
                     else period_text(int(year), int(number)),
@@ -321,6 +462,100 @@ class SageReader:
                 )
             )
         return documents
+
+    def _journal(self, connection: Connection, where: ColumnElement[bool] | None) -> list[Document]:
+        """1-3 journal transactions: ``lgrtrn`` rows of source 3 and their ``lgtnln`` lines."""
+        scope = lgrtrn.c.srcnum == _JOURNAL_SOURCE
+        if where is not None:
+            scope = and_(scope, where)
+        shape = _RowShape("lgrtrn")
+        statement = select(lgrtrn.c.recnum.label("sage_ref"), *shape.columns).where(scope)
+        headers: list[tuple[Any, Row]] = []
+        for refs, *columns in self._batches(connection, statement):
+            headers.extend(zip(refs, shape.rows(columns), strict=True))
+        if not headers:
+            return []
+        lines = self._children(
+            connection,
+            "lgtnln",
+            "linnum",
+            TABLES["lgtnln"].c.recnum.in_(select(lgrtrn.c.recnum).where(scope)),
+        )
+        keys = _KEYS[JOURNAL]
+        documents = []
+        headers.sort(key=lambda header: header[0])
+        for recnum, row in headers:
+            ref = int(recnum)
+            documents.append(
+                Document(
+                    JOURNAL,
+                    keys.key(ref, row["usrdf1"]),
+                    {"lgrtrn": (row,), "lgtnln": lines.get(ref, ())},
+                    period=_period_of_row(row, "postyr", "actprd"),
+                    sage_ref=ref,
+                )
+            )
+        return documents
+
+    def _job_costs(
+        self, connection: Connection, where: ColumnElement[bool] | None
+    ) -> list[Document]:
+        """Job cost rows, one document each, keyed by ``job_cost_key`` of the canonical row."""
+        shape = _RowShape("jobcst")
+        statement = select(jobcst.c.recnum.label("sage_ref"), *shape.columns)
+        if where is not None:
+            statement = statement.where(where)
+        documents = []
+        for refs, *columns in self._batches(connection, statement):
+            for ref, row in zip(refs, shape.rows(columns), strict=True):
+                documents.append(
+                    Document(
+                        JOB_COST,
+                        job_cost_key(row),
+                        {"jobcst": (row,)},
+                        period=_period_of_row(row, "postyr", "actprd"),
+                        sage_ref=int(ref),
+                    )
+                )
+        documents.sort(key=lambda document: document.sage_ref or 0)
+        return documents
+
+    def _daily_payroll(
+        self, connection: Connection, where: ColumnElement[bool] | None
+    ) -> list[Document]:
+        """Daily payroll lines, one document each; ``sage_ref`` is the row's GUID (no recnum).
+
+        The period is the fiscal period of ``paydte`` under the mapping (daily payroll carries
+        no posting period of its own until Sage turns it into timecards).
+        """
+        shape = _RowShape("dlypyr")
+        statement = select(
+            dlypyr.c._idnum.label("sage_ref"), dlypyr.c.linnum.label("line"), *shape.columns
+        )
+        if where is not None:
+            statement = statement.where(where)
+        periods: dict[str, str] = {}
+        found: list[tuple[str, int, str, Document]] = []
+        for refs, line_numbers, *columns in self._batches(connection, statement):
+            for raw, line, row in zip(refs, line_numbers, shape.rows(columns), strict=True):
+                ref = guid_text(raw)
+                day = row.get("paydte")
+                period = None
+                if day is not None:
+                    period = periods.get(day)
+                    if period is None:
+                        period = period_text(*self.mapping.period_of(date.fromisoformat(day)))
+                        periods[day] = period
+                document = Document(
+                    DAILY_PAYROLL,
+                    payroll_key(ref, row.get("usrdf1")),
+                    {"dlypyr": (row,)},
+                    period=period,
+                    sage_ref=ref,
+                )
+                found.append((day or "", int(line or 0), ref, document))
+        found.sort(key=lambda entry: entry[:3])
+        return [entry[3] for entry in found]
 
 
 def _plain(number: Decimal) -> Decimal:

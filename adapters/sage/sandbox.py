@@ -2,8 +2,9 @@
 
 ``init_sandbox`` creates every table of adapters/sage/schema.py and seeds the lookups a posting
 needs: the company row, a chart of accounts that includes every account the mapping names, the
-mapping's tax districts and entities, the transaction sources and cost types. It seeds no clients
-or jobs: recon numbers those itself from the mapping's number starts.
+mapping's tax districts and entities, the transaction sources and cost types, the employees and
+cost codes the mapping names. It seeds no clients, jobs or vendors: recon numbers those itself
+from the mapping's number starts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, inspect, select
@@ -24,6 +26,8 @@ from adapters.sage.schema import (
     DISTRICT_ENTITY_COLUMNS,
     SEED_TABLES,
     TABLES,
+    import_log,
+    import_metadata,
     metadata,
 )
 from domain.mapping import Mapping, TaxEntity
@@ -37,6 +41,8 @@ __all__ = [
     "init_sandbox",
     "read_tax_districts",
     "sandbox_accounts",
+    "sandbox_cost_codes",
+    "sandbox_employees",
 ]
 
 SANDBOX_MARKER = "recon-sandbox"  # cmpany.usrdf1 of a sandbox
@@ -47,6 +53,7 @@ CASH, CURRENT_ASSET, WIP_ASSET, FIXED_ASSET, DEPRECIATION = 1, 2, 3, 5, 6
 CURRENT_LIABILITY, EQUITY, DRAWING = 7, 9, 10
 OPERATING_INCOME, OTHER_INCOME = 11, 12
 DIRECT_EXPENSE, SHOP_EXPENSE, OVERHEAD, ADMINISTRATIVE, AFTER_TAX = 13, 14, 15, 16, 17
+MATERIAL = 1  # cost type of the direct expense account recon posts parts and purchases to
 #: Types whose normal balance is a credit (``lgract.dbtcrd`` 2); all others are debit (1).
 CREDIT_TYPES = frozenset({DEPRECIATION, CURRENT_LIABILITY, 8, EQUITY, OPERATING_INCOME, 12})
 
@@ -197,7 +204,88 @@ def sandbox_accounts(mapping: Mapping) -> dict[int, Account]:
     income += [(f"Income - {kind}", n) for kind, n in sorted(mapping.income_accounts.items())]
     for name, number in income:
         _merge_role(chart, claims, Account(number, name, OPERATING_INCOME), "an income account")
+    _payable_accounts(chart, claims, mapping)
     return dict(sorted(chart.items()))
+
+
+def _mapped(mapping: Mapping, name: str) -> int | None:
+    """An optional account number of the mapping (older mappings lack the AP fields)."""
+    value = getattr(mapping, name, None)
+    return None if value is None else int(value)
+
+
+def _expense_role(
+    chart: dict[int, Account], claims: dict[int, str], number: int, name: str, role: str
+) -> None:
+    """Freight and purchase tax: a direct expense (13) or overhead (15) account. A number the
+    chart already holds as either keeps its type; a new one is overhead, so posting to it needs
+    no job cost distribution."""
+    known = chart.get(number)
+    if known is not None and known.acttyp in (DIRECT_EXPENSE, OVERHEAD):
+        _merge_role(chart, claims, known, role)
+    else:
+        _merge_role(chart, claims, Account(number, name, OVERHEAD), role)
+
+
+def _payable_accounts(chart: dict[int, Account], claims: dict[int, str], mapping: Mapping) -> None:
+    """The accounts the payables, journal and job cost mapping names (reference §3.8 types)."""
+    ap_control = _mapped(mapping, "ap_control_account")
+    if ap_control is not None:
+        account = Account(ap_control, "Accounts payable", CURRENT_LIABILITY)
+        _merge_role(chart, claims, account, "the AP control account")
+    inventory = _mapped(mapping, "inventory_account")
+    if inventory is not None:
+        account = Account(inventory, "Inventory", CURRENT_ASSET)
+        _merge_role(chart, claims, account, "the inventory account")
+    direct = _mapped(mapping, "direct_expense_account")
+    if direct is not None:
+        known = chart.get(direct)
+        cost_type = (
+            known.csttyp
+            if known is not None and known.acttyp == DIRECT_EXPENSE and known.csttyp
+            else MATERIAL
+        )
+        account = Account(direct, "Direct expense - job cost", DIRECT_EXPENSE, cost_type)
+        _merge_role(chart, claims, account, "the direct expense account")
+    freight = _mapped(mapping, "freight_account")
+    if freight is not None:
+        _expense_role(chart, claims, freight, "Freight", "the freight account")
+    purchase_tax = _mapped(mapping, "purchase_tax_account")
+    if purchase_tax is not None:
+        _expense_role(chart, claims, purchase_tax, "Purchase tax", "the purchase tax account")
+
+
+def sandbox_employees(mapping: Mapping) -> dict[int, tuple[str, str]]:
+    """Employee number -> (last name, first name) for every employee the mapping names.
+
+    A technician's name in the mapping names the employee (the last word is the last name);
+    a number mapped only by technician id is "Employee <n>".
+    """
+    employees: dict[int, tuple[str, str]] = {}
+    mapped: dict[str, int] = dict(getattr(mapping, "employees", None) or {})
+    for who, number in sorted(mapped.items(), key=lambda item: (int(item[1]), item[0])):
+        number = int(number)
+        words = who.split()
+        is_name = bool(words) and not who.strip().isdigit()
+        name = (words[-1], " ".join(words[:-1])) if is_name else (f"Employee {number}", "")
+        if number not in employees or (is_name and employees[number][0].startswith("Employee ")):
+            employees[number] = name
+    return dict(sorted(employees.items()))
+
+
+def sandbox_cost_codes(mapping: Mapping) -> dict[Decimal, str]:
+    """Cost code -> name for every cost code the mapping names (the default one included);
+    a code is named after the first mapping key that uses it."""
+    codes: dict[Decimal, str] = {}
+    mapped: dict[str, tuple[Decimal, int]] = dict(getattr(mapping, "cost_codes", None) or {})
+    entries = sorted(mapped.items())
+    default = getattr(mapping, "default_cost_code", None)
+    if default is not None:
+        entries.append(("default", default))
+    for key, (code, _cost_type) in entries:
+        number = Decimal(code).quantize(Decimal("0.001"))
+        codes.setdefault(number, f"recon: {key}"[:50])
+    return dict(sorted(codes.items()))
 
 
 def _stamp(now: datetime) -> dict[str, Any]:
@@ -269,6 +357,27 @@ def _seed_rows(
             for n, (menu, name) in SOURCES.items()
         ],
         "csttyp": [{**_stamp(now), "recnum": n, "typnme": name} for n, name in COST_TYPES.items()],
+        "employ": [
+            {
+                **_stamp(now),
+                "recnum": number,
+                "lstnme": last[:50],
+                "fstnme": first[:50],
+                "status": 1,  # Current
+                "emptyp": 1,  # regular full time
+                "payprd": 1,  # weekly
+                "payrt1": Decimal(0),
+                "payrt2": Decimal(0),
+                "payrt3": Decimal(0),
+                "salary": Decimal(0),
+                "inactv": 0,
+            }
+            for number, (last, first) in sandbox_employees(mapping).items()
+        ],
+        "cstcde": [
+            {**_stamp(now), "recnum": code, "cdenme": name, "inactv": ""}
+            for code, name in sandbox_cost_codes(mapping).items()
+        ],
     }
 
 
@@ -316,7 +425,7 @@ def init_sandbox(
             engine.execution_options(**{WRITE_OPTION: True}).begin() as connection,
         ):
             present = set(inspect(connection).get_table_names())
-            foreign = sorted(present - set(TABLES))
+            foreign = sorted(present - set(TABLES) - {import_log.name})
             if foreign:
                 raise SandboxExistsError(
                     f"expected an empty database or a recon sandbox at {path}, found other "
@@ -324,6 +433,7 @@ def init_sandbox(
                 )
             if reset:
                 metadata.drop_all(connection)
+                import_metadata.drop_all(connection)
             else:
                 holding = _rows_in(connection, [n for n in DATA_TABLES if n in present])
                 if holding:

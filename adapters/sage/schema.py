@@ -9,6 +9,7 @@ ones exist only so the sandbox reads fast; recon never creates tables on SQL Ser
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -23,9 +24,13 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Unicode,
+    UnicodeText,
     Uuid,
+    cast,
+    or_,
 )
 from sqlalchemy.dialects import mssql
+from sqlalchemy.sql.elements import ColumnElement
 
 metadata = MetaData()
 
@@ -40,6 +45,7 @@ PRICE = Numeric(14, 4)  # unit prices and AR tax-detail rates: our choice (refer
 TAX_RATE = Numeric(8, 4)  # taxent.taxrt1, percent (reference: ~(8,4))
 PERCENT = Numeric(7, 4)  # actrec.retain retention rate: our choice (reference: "decimal")
 COST_CODE = Numeric(15, 3)
+PAY_RATE = Numeric(10, 4)  # pay and piece rates (reference §0)
 NUMBER = Unicode(20)  # invoice, transaction, PO and reference numbers
 DESCRIPTION = Unicode(50)
 USER_DEFINED = Unicode(50)
@@ -330,8 +336,267 @@ cmpany = _master(
     Column("usrdf1", USER_DEFINED),
 )
 
+# 4-4 Vendors (§2.3); recnum = vendor #, user-assigned (stored as ``vndnum`` elsewhere).
+actpay = _master(
+    "actpay",
+    Column("vndnme", LONG_NAME),
+    Column("shtnme", SHORT_NAME),
+    *_address(),
+    Column("phnnum", PHONE),
+    Column("e_mail", EMAIL),
+    Column("fedidn", NUMBER),
+    Column("lgrdft", RECNUM),  # default ledger account for its invoices
+    Column("cdedft", COST_CODE),  # default cost code / type for job-cost distribution
+    Column("typdft", CODE),
+    Column("stsdft", CODE),  # default invoice status (1 Open, 2 Review)
+    Column("dupchk", CODE),
+    Column("vndtyp", Integer()),
+    Column("taxdst", Integer()),
+    Column("utxrte", TAX_RATE),  # use-tax rate: type our choice (reference: "decimal")
+    Column("prt199", CODE),  # 1099 type
+    Column("begbal", MONEY),
+    Column("endbal", MONEY),
+    Column("hotlst", CODE),
+    Column("inactv", CODE),
+)
+
+# 4-2 Payable invoice/credit header (§2.8); recnum generated (identity-like).
+acpinv = _master(
+    "acpinv",
+    Column("invnum", NUMBER),
+    Column("vndnum", RECNUM),
+    Column("jobnum", RECNUM),
+    Column("phsnum", Integer()),
+    Column("pchord", NUMBER),
+    Column("ctcnum", NUMBER),
+    Column("dscrpt", DESCRIPTION),
+    Column("invdte", Date()),
+    Column("duedte", Date()),
+    Column("dscdte", Date()),
+    Column("invtyp", CODE),
+    Column("status", CODE),
+    Column("invttl", MONEY),
+    Column("slstax", MONEY),
+    Column("usetax", Numeric(8, 2)),  # use-tax RATE (reference: decimal(8,2))
+    Column("usettl", MONEY),
+    Column("usedst", Integer()),
+    Column("retain", MONEY),
+    Column("freigh", Numeric(9, 2)),
+    Column("adjust", Numeric(9, 2)),
+    Column("amtpad", MONEY),
+    Column("ttlpad", MONEY),
+    Column("dsctkn", MONEY),
+    Column("dscavl", MONEY),
+    Column("setpay", MONEY),
+    Column("invbal", MONEY),
+    Column("invnet", MONEY),
+    Column("actper", CODE),
+    Column("postyr", YEAR),
+    Column("lgrrec", RECNUM),  # = lgrtrn.recnum of its GL transaction (as on acrinv)
+    Column("btcnum", Integer()),
+    Column("refnum", NUMBER),
+    Column("shpnum", NUMBER),
+    Column("payee2", NAME),
+    Column("usrdf1", USER_DEFINED),  # recon's link key "PL-BILL-..."
+    Column("usrdf2", USER_DEFINED),
+    Column("hotlst", CODE),
+    Column("vodrec", Unicode(300)),  # text here, unlike acrinv.vodrec (reference §2.8)
+)
+Index("ix_acpinv_period", acpinv.c.postyr, acpinv.c.actper)
+Index("ix_acpinv_usrdf1", acpinv.c.usrdf1)
+
+# 4-2 grid lines (§2.9): recnum = acpinv.recnum, linnum. A GL distribution (job cost is jobcst).
+apivln = _child(
+    "apivln",
+    Column("linnum", Integer()),
+    Column("prtdsc", DESCRIPTION),
+    Column("linqty", QTY),
+    Column("linprc", PRICE),
+    Column("extttl", MONEY),
+    Column("actnum", RECNUM),  # ledger account (AP says actnum, not lgract)
+    Column("subact", Integer()),
+    Column("prtnum", Integer()),
+    Column("alpnum", SHORT_NAME),
+    Column("untdsc", Unicode(8)),
+    Column("invloc", Integer()),
+    Column("sernum", SHORT_NAME),
+    Column("linref", NUMBER),
+    Column("hldamt", MONEY),
+    Column("invamt", MONEY),
+)
+
+# 6-3 Job cost records (§2.14); recnum generated (identity-like). One row per cost.
+jobcst = _master(
+    "jobcst",
+    Column("jobnum", RECNUM),
+    Column("phsnum", Integer()),
+    Column("wrkord", NUMBER),
+    Column("trnnum", NUMBER),
+    Column("dscrpt", DESCRIPTION),
+    Column("trndte", Date()),
+    Column("actprd", CODE),
+    Column("postyr", YEAR),
+    Column("srcnum", CODE),
+    Column("status", CODE),  # 1 Open, 2 Void
+    Column("bllsts", CODE),
+    Column("cstcde", COST_CODE),
+    Column("csttyp", CODE),
+    Column("vndnum", RECNUM),
+    Column("empnum", RECNUM),
+    Column("eqpnum", RECNUM),
+    Column("payrec", RECNUM),
+    Column("paytyp", CODE),  # PAY type 1-9 (not payrec's record type)
+    Column("csthrs", QTY),
+    Column("cstamt", MONEY),
+    Column("blgqty", QTY),
+    Column("blgamt", MONEY),
+    Column("blgttl", MONEY),
+    Column("ovhamt", MONEY),
+    Column("pftamt", MONEY),
+    Column("shwamt", MONEY),
+    Column("grswge", MONEY),
+    Column("acrinv", RECNUM),  # AR invoice recnum that billed it (a column, not the table)
+    Column("taxabl", CODE),
+    Column("lgrrec", RECNUM),
+)
+Index("ix_jobcst_period", jobcst.c.postyr, jobcst.c.actprd)
+Index("ix_jobcst_source_job", jobcst.c.srcnum, jobcst.c.jobnum)
+
+# 5-5-1 Daily payroll entry (§2.20): one row per employee-day line, keyed by paydte + linnum.
+# No recnum (reference unknown #8): the row's own _idnum is its reference.
+dlypyr = Table(
+    "dlypyr",
+    metadata,
+    Column("_idnum", Uuid(), primary_key=True),
+    Column("paydte", Date()),
+    Column("linnum", Integer()),
+    Column("empnum", RECNUM),
+    Column("dscrpt", DESCRIPTION),
+    Column("wrkord", NUMBER),
+    Column("jobnum", RECNUM),
+    Column("phsnum", Integer()),
+    Column("cstcde", COST_CODE),
+    Column("paytyp", CODE),  # pay type 1-9
+    Column("paygrp", Integer()),
+    Column("payrte", PAY_RATE),
+    Column("payhrs", QTY),
+    Column("pcerte", PAY_RATE),
+    Column("pieces", QTY),
+    Column("cmpcde", Integer()),
+    Column("dptmnt", Integer()),
+    Column("loctax", Integer()),
+    Column("eqpnum", RECNUM),  # equipment repaired
+    Column("opreqp", RECNUM),  # equipment operated
+    Column("eqpunt", CODE),  # 1 hours ... 5 miles
+    Column("oprhrs", QTY),
+    Column("stdhrs", QTY),
+    Column("idlhrs", QTY),
+    Column("bllunt", CODE),
+    Column("oprbll", QTY),
+    Column("stdbll", QTY),
+    Column("idlbll", QTY),
+    Column("absnce", CODE),
+    Column("usrdf1", USER_DEFINED),  # recon's link key "ST-LB-..."
+    Column("ntetxt", UnicodeText()),
+    *_audit(),
+)
+Index("ix_dlypyr_paydte", dlypyr.c.paydte, dlypyr.c.linnum)
+Index("ix_dlypyr_usrdf1", dlypyr.c.usrdf1)
+
+# 5-2-1 Employees (§2.17); recnum = employee #, user-assigned.
+employ = _master(
+    "employ",
+    Column("lstnme", NAME),
+    Column("fstnme", NAME),
+    Column("midini", Unicode(1)),
+    Column("status", CODE),  # 1 Current ... (§3.10)
+    Column("emptyp", CODE),
+    Column("payprd", CODE),
+    Column("paygrp", Integer()),
+    Column("payrt1", PAY_RATE),
+    Column("payrt2", PAY_RATE),
+    Column("payrt3", PAY_RATE),
+    Column("salary", MONEY),
+    Column("wrkcmp", Integer()),
+    Column("paypst", Integer()),
+    Column("loctax", Integer()),
+    Column("taxste", STATE),
+    Column("uninum", Integer()),
+    Column("dtehre", Date()),
+    Column("dteina", Date()),
+    Column("inactv", CODE),
+)
+
+# 6-5 Cost codes (§2.15): recnum IS the cost code, decimal(15,3) (e.g. 1.100).
+cstcde = Table(
+    "cstcde",
+    metadata,
+    Column("_idnum", Uuid(), primary_key=True),
+    Column("recnum", COST_CODE, nullable=False),
+    Column("cdenme", NAME),
+    Column("untdsc", Unicode(8)),
+    Column("divnum", Integer()),
+    Column("cmpcde", Integer()),
+    Column("cmpcd2", Integer()),
+    Column("dptnum", Integer()),
+    Column("inactv", Unicode(2)),  # 'T' = inactive (v27), '' active
+    *_audit(),
+)
+Index("ix_cstcde_recnum", cstcde.c.recnum, unique=True)
+Index("ix_lgrtrn_source_period", lgrtrn.c.srcnum, lgrtrn.c.postyr, lgrtrn.c.actprd)
+
 TABLES: dict[str, Table] = {table.name: table for table in metadata.sorted_tables}
 #: Tables that hold postings or masters recon writes (a sandbox with rows here "has data").
-DATA_TABLES = ("reccln", "actrec", "jobphs", "acrinv", "arivln", "artxdt", "lgrtrn", "lgtnln")
+DATA_TABLES = (
+    "reccln",
+    "actrec",
+    "jobphs",
+    "acrinv",
+    "arivln",
+    "artxdt",
+    "lgrtrn",
+    "lgtnln",
+    "actpay",
+    "acpinv",
+    "apivln",
+    "jobcst",
+    "dlypyr",
+)
 #: Lookup tables a sandbox is seeded with.
-SEED_TABLES = ("cmpany", "lgract", "taxent", "taxdst", "source", "csttyp")
+SEED_TABLES = ("cmpany", "lgract", "taxent", "taxdst", "source", "csttyp", "employ", "cstcde")
+
+
+# Not Sage's: the simulated Sage-side file import (adapters/sage/files_sink.py) records each batch
+# it applied here, in the same transaction as the batch's rows, so a crash between committing
+# and moving the batch folder never applies it twice. Sandbox only (SQLite); recon never creates
+# it in a production database.
+import_metadata = MetaData()
+import_log = Table(
+    "recon_import_log",
+    import_metadata,
+    Column("batch_id", Unicode(80), primary_key=True),
+    Column("imported", DateTime()),
+    Column("postings", Integer()),
+    Column("result", UnicodeText()),  # JSON: what became of each posting of the batch
+)
+
+
+def guid_text(value: object) -> str:
+    """A row GUID as recon names it: lowercase with dashes, whatever the driver returned
+    (SQLite: 32 hex digits; pyodbc: text or ``uuid.UUID``). A value that is not a GUID (typed
+    in by hand) is kept as its trimmed text."""
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip()))
+    except ValueError:
+        return str(value).strip()
+
+
+def guid_equals(column: ColumnElement[Any], ref: str) -> ColumnElement[bool]:
+    """``column = ref`` for a GUID column, matching any spelling the row may be stored in (the
+    text comparisons go through CAST, which SQL Server also accepts for any ``ref``)."""
+    as_text = cast(column, Unicode(64))
+    try:
+        parsed = uuid.UUID(ref)
+    except ValueError:
+        return as_text == ref
+    return or_(column == parsed, as_text == ref, as_text == str(parsed))

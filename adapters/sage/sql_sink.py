@@ -1,12 +1,19 @@
 """The ``sql`` posting sink: writes to Sage's tables what the Sage window would write.
 
 Each action (create, replace, void, update) is ONE database transaction and returns the Sage
-record number it wrote. Receivable invoices get their GL transaction (``lgrtrn`` + ``lgtnln``,
-source 5) first, then the invoice (``acrinv`` + ``arivln`` + ``artxdt``), linked by
-``acrinv.lgrrec = lgrtrn.recnum``. Posted invoices are corrected as Sage does it: void the old
-one (status 5, ``invbal`` kept; its GL status 3) and enter a new one whose ``vodrec`` names it.
+reference it wrote (the record number; a daily payroll line's row GUID, as it has none).
 
-Used for the sandbox and, opt-in, for sites that accept direct SQL writes (docs/sage.md).
+- Receivable (3-2) and payable (4-2) invoices get their GL transaction (``lgrtrn`` + ``lgtnln``,
+  source 5 or 11) first, then the invoice and its grid rows, linked by ``lgrrec = lgrtrn.recnum``.
+  Posted invoices are corrected as Sage does it: void the old one (status 5, balance kept; its GL
+  status 3) and enter a new one whose ``vodrec`` names it.
+- Journal transactions (1-3, source 3) are voided (status 3) and re-entered the same way.
+- Job cost rows (6-3) are voided (status 2) and re-entered.
+- Daily payroll lines (5-5-1) are unposted entries: corrected in place and deleted to void.
+- Masters (clients, jobs, vendors) are upserted by their number; void deactivates or closes.
+
+Used for the sandbox and, opt-in, for sites that accept direct SQL writes (docs/sage.md). The
+periodic file import (``adapters/sage/files_sink.py``) applies its batches through ``write_in``.
 
 Fault steps: the optional ``fault`` callable is called with a step name so crash tests can raise
 (or kill the process) there:
@@ -21,41 +28,88 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, exists, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    Unicode,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 
 from adapters.sage.engine import WRITE_OPTION
 from adapters.sage.errors import SageRecordNotFoundError, SageWriteError, translating
-from adapters.sage.schema import TABLES, acrinv, lgrtrn, reccln
+from adapters.sage.schema import (
+    TABLES,
+    acpinv,
+    acrinv,
+    dlypyr,
+    guid_equals,
+    guid_text,
+    jobcst,
+    lgrtrn,
+    reccln,
+)
 from domain.documents import (
+    AP_INVOICES,
     AR_INVOICES,
     AR_STATUS_VOID,
     CLIENTS,
     COLUMNS,
+    DAILY_PAYROLL,
     DATE,
     DOCUMENT_TABLES,
     GL_STATUS_VOID,
     HEADER_TABLE,
     INT,
+    JOB_COST,
+    JOB_COST_VOID,
     JOBS,
+    JOURNAL,
+    MASTER_MODULES,
+    MODULES,
+    SOURCE_AP_INVOICE,
     SOURCE_AR_INVOICE,
+    SOURCE_JOURNAL,
     TEXT,
+    VENDORS,
     Document,
     Row,
 )
+from domain.posting import CREATE, REPLACE, UPDATE, VOID
 
 Fault = Callable[[str], None]
 FAULT_STEPS = ("before_write", "before_commit", "after_write")
-SINK_MODULES = (CLIENTS, JOBS, AR_INVOICES)
+SINK_MODULES = MODULES
+ACTIONS = (CREATE, REPLACE, UPDATE, VOID)
 CLIENT_LINK_PREFIX = "ST-CO-"
+LABOR_LINK_PREFIX = "ST-LB-"
+PAYROLL_REF_PREFIX = "SAGE-dlypyr-"
 JOB_STATUS_CLOSED = 6
 CLIENT_INACTIVE = 1
+VENDOR_INACTIVE = 1
+#: What voiding a master sets (masters are never deleted).
+_MASTER_VOID: dict[str, dict[str, int]] = {
+    CLIENTS: {"inactv": CLIENT_INACTIVE},
+    JOBS: {"status": JOB_STATUS_CLOSED},
+    VENDORS: {"inactv": VENDOR_INACTIVE},
+}
+#: Modules whose documents ``update`` may change in place.
+UPDATABLE_MODULES = (*MASTER_MODULES, DAILY_PAYROLL)
 _AR_VOID = int(AR_STATUS_VOID)
 _GL_VOID = int(GL_STATUS_VOID)
-_AR_SOURCE = int(SOURCE_AR_INVOICE)
+_JOB_COST_VOID = int(JOB_COST_VOID)
+_JOURNAL_SOURCE = int(SOURCE_JOURNAL)
 _ZERO = Decimal("0.00")
 
 
@@ -99,6 +153,63 @@ def db_values(table_name: str, row: Row) -> dict[str, Any]:
     return values
 
 
+def _ar_amounts(header: dict[str, Any], vodrec: int | None) -> dict[str, Any]:
+    total = header.get("invttl") or _ZERO
+    subtotal = (header.get("taxabl") or _ZERO) + (header.get("nontax") or _ZERO)
+    return {
+        "vodrec": vodrec,
+        "subttl": subtotal,
+        "invamt": _ZERO,
+        "retain": _ZERO,
+        "amtpad": _ZERO,
+        "ttlpad": _ZERO,
+        "dsctkn": _ZERO,
+        "dscavl": _ZERO,
+        "invbal": total,
+        "invnet": total,
+    }
+
+
+def _ap_amounts(header: dict[str, Any], vodrec: int | None) -> dict[str, Any]:
+    total = header.get("invttl") or _ZERO
+    return {
+        "vodrec": None if vodrec is None else str(vodrec),  # nvarchar(300) on acpinv
+        "retain": _ZERO,
+        "freigh": _ZERO,  # recon's bills carry freight as a grid line of its own
+        "adjust": _ZERO,
+        "usettl": _ZERO,
+        "amtpad": _ZERO,
+        "ttlpad": _ZERO,
+        "dsctkn": _ZERO,
+        "dscavl": _ZERO,
+        "setpay": _ZERO,
+        "invbal": total,
+        "invnet": total,
+        "hotlst": 0,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _InvoiceKind:
+    """What differs between the 3-2 and 4-2 windows: tables, GL source, header amounts."""
+
+    name: str
+    header: Table
+    lines: tuple[str, ...]
+    source: int
+    amounts: Callable[[dict[str, Any], int | None], dict[str, Any]] = field(repr=False)
+
+
+_INVOICE_KINDS = {
+    AR_INVOICES: _InvoiceKind(
+        "AR invoice", acrinv, ("arivln", "artxdt"), int(SOURCE_AR_INVOICE), _ar_amounts
+    ),
+    AP_INVOICES: _InvoiceKind(
+        "AP invoice", acpinv, ("apivln",), int(SOURCE_AP_INVOICE), _ap_amounts
+    ),
+}
+
+
 class SqlPostingSink:
     """Posts documents straight into Sage's tables, one transaction per action."""
 
@@ -119,51 +230,125 @@ class SqlPostingSink:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def create(self, doc: Document) -> int:
-        """Write ``doc``; returns the header recnum (masters: the document's own number)."""
-        _check(doc)
+    def create(self, doc: Document) -> int | str:
+        """Write ``doc``; returns the header recnum (masters: the document's own number; daily
+        payroll: the new row's GUID)."""
+        check_document(doc)
         with self._transaction(f"posting {doc.module} {doc.key} to Sage") as connection:
-            if doc.module == AR_INVOICES:
-                return self._post_invoice(connection, doc, vodrec=None)
-            return self._upsert(connection, doc)
+            return self._create(connection, doc)
 
-    def replace(self, doc: Document, old_ref: int | str) -> int:
-        """Void record ``old_ref`` and enter ``doc`` in its place; returns the new recnum.
+    def replace(self, doc: Document, old_ref: int | str) -> int | str:
+        """Void record ``old_ref`` and enter ``doc`` in its place; returns the new reference.
 
-        Invoices: the new ``acrinv.vodrec`` is ``old_ref``. Masters: a master with the same
-        number is updated in place; with another number the old one is made inactive/closed.
+        Invoices: the new ``vodrec`` is ``old_ref``. Journal transactions and job costs: the old
+        one is voided, the new one entered. Daily payroll: the line is changed in place (same
+        GUID). Masters: a master with the same number is updated in place; with another number
+        the old one is made inactive/closed.
         """
-        _check(doc)
-        old_ref = int(old_ref)
+        check_document(doc)
         action = f"replacing {doc.module} record {old_ref} with {doc.key} in Sage"
         with self._transaction(action) as connection:
-            if doc.module == AR_INVOICES:
-                self._void_invoice(connection, old_ref)
-                return self._post_invoice(connection, doc, vodrec=old_ref)
-            if _master_number(doc) != old_ref:
-                self._void_master(connection, doc.module, old_ref)
-            return self._upsert(connection, doc)
+            return self._replace(connection, doc, old_ref)
 
     def void(self, module: str, ref: int | str) -> None:
-        """Void an invoice (status 5, GL status 3), deactivate a client, close a job."""
-        _check_module(module)
-        ref = int(ref)
+        """Void an invoice (status 5, GL status 3), a journal transaction (status 3), a job cost
+        (status 2); delete a daily payroll line; deactivate a client or vendor; close a job."""
+        check_module(module)
         with self._transaction(f"voiding {module} record {ref} in Sage") as connection:
-            if module == AR_INVOICES:
-                self._void_invoice(connection, ref)
-            else:
-                self._void_master(connection, module, ref)
+            self._void(connection, module, ref)
 
-    def update(self, doc: Document) -> int:
-        """Update a client or job in place by its number; posted invoices are replaced instead."""
-        _check(doc)
-        if doc.module == AR_INVOICES:
-            raise ValueError(
-                "expected a client or job: posted invoices are corrected by replace "
-                "(void and re-enter), not updated in place"
-            )
+    def update(self, doc: Document) -> int | str:
+        """Update a master by its number, or a daily payroll line by its key, in place; posted
+        documents (invoices, journal transactions, job costs) are replaced instead."""
+        check_document(doc)
+        check_updatable(doc.module)
         with self._transaction(f"updating {doc.module} {doc.key} in Sage") as connection:
-            return self._upsert(connection, doc, must_exist=True)
+            return self._update(connection, doc)
+
+    def written(self, posting_id: str) -> None:
+        """Which staged batch carries a posting: never any, the sql sink writes at once."""
+        return None
+
+    def write_in(
+        self,
+        connection: Connection,
+        action: str,
+        module: str,
+        document: Document | None,
+        refs: Sequence[int | str] = (),
+    ) -> list[int | str]:
+        """Apply one posting inside the caller's write transaction (no fault steps); returns the
+        references written, as the action methods do (a void returns the refs it voided).
+
+        ``replace`` with no ref creates; ``void`` voids every ref. The file import uses this so
+        a batch is written by the same code as a direct posting.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"expected an action among {', '.join(ACTIONS)}, got {action!r}")
+        if action == VOID:
+            check_module(module)
+            for ref in refs:
+                self._void(connection, module, ref)
+            return list(refs)
+        if document is None or document.module != module:
+            raise ValueError(f"expected a {module} document to {action}, got {document!r}")
+        check_document(document)
+        if action == UPDATE:
+            check_updatable(module)
+            return [self._update(connection, document)]
+        if action == REPLACE and len(refs) > 1:
+            raise ValueError(f"expected at most one record to replace, got {list(refs)}")
+        if action == REPLACE and refs:
+            return [self._replace(connection, document, refs[0])]
+        return [self._create(connection, document)]
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def _create(self, connection: Connection, doc: Document) -> int | str:
+        if doc.module in _INVOICE_KINDS:
+            return self._post_invoice(connection, _INVOICE_KINDS[doc.module], doc, vodrec=None)
+        if doc.module == JOURNAL:
+            return self._post_journal(connection, doc)
+        if doc.module == JOB_COST:
+            return self._post_job_cost(connection, doc)
+        if doc.module == DAILY_PAYROLL:
+            return self._insert_payroll(connection, doc)
+        return self._upsert(connection, doc)
+
+    def _replace(self, connection: Connection, doc: Document, old_ref: int | str) -> int | str:
+        if doc.module == DAILY_PAYROLL:
+            return self._update_payroll(connection, doc, str(old_ref))
+        old = _record_number(old_ref)
+        if doc.module in _INVOICE_KINDS:
+            kind = _INVOICE_KINDS[doc.module]
+            self._void_invoice(connection, kind, old)
+            return self._post_invoice(connection, kind, doc, vodrec=old)
+        if doc.module == JOURNAL:
+            self._void_journal(connection, old)
+            return self._post_journal(connection, doc)
+        if doc.module == JOB_COST:
+            self._void_job_cost(connection, old)
+            return self._post_job_cost(connection, doc)
+        if _master_number(doc) != old:
+            self._void_master(connection, doc.module, old)
+        return self._upsert(connection, doc)
+
+    def _void(self, connection: Connection, module: str, ref: int | str) -> None:
+        if module == DAILY_PAYROLL:
+            self._delete_payroll(connection, str(ref))
+        elif module in _INVOICE_KINDS:
+            self._void_invoice(connection, _INVOICE_KINDS[module], _record_number(ref))
+        elif module == JOURNAL:
+            self._void_journal(connection, _record_number(ref))
+        elif module == JOB_COST:
+            self._void_job_cost(connection, _record_number(ref))
+        else:
+            self._void_master(connection, module, _record_number(ref))
+
+    def _update(self, connection: Connection, doc: Document) -> int | str:
+        if doc.module == DAILY_PAYROLL:
+            return self._update_payroll(connection, doc, self._payroll_ref_of(connection, doc))
+        return self._upsert(connection, doc, must_exist=True)
 
     # -- transaction and stamps ----------------------------------------------------------------
 
@@ -190,6 +375,13 @@ class SqlPostingSink:
 
     def _updated(self, now: datetime) -> dict[str, Any]:
         return {"upddte": now.replace(tzinfo=None), "updusr": self.user}
+
+    def _next_recnum(self, connection: Connection, table: Table) -> int:
+        """max(recnum) + 1 in the write transaction (locked on SQL Server, IMMEDIATE on SQLite)."""
+        statement = select(func.coalesce(func.max(table.c.recnum), 0)).with_hint(
+            table, "WITH (UPDLOCK, HOLDLOCK)", "mssql"
+        )
+        return int(connection.execute(statement).scalar_one()) + 1
 
     # -- masters -------------------------------------------------------------------------------
 
@@ -231,35 +423,53 @@ class SqlPostingSink:
 
     def _void_master(self, connection: Connection, module: str, ref: int) -> None:
         table = TABLES[HEADER_TABLE[module]]
-        change = {"inactv": CLIENT_INACTIVE} if module == CLIENTS else {"status": JOB_STATUS_CLOSED}
         done = connection.execute(
             update(table)
             .where(table.c.recnum == ref)
-            .values(**change, **self._updated(self._clock()))
+            .values(**_MASTER_VOID[module], **self._updated(self._clock()))
         )
         if done.rowcount == 0:
             raise SageRecordNotFoundError(f"expected {table.name} record {ref}, found none")
 
-    # -- receivable invoices -------------------------------------------------------------------
+    # -- GL transactions -----------------------------------------------------------------------
 
-    def _next_recnum(self, connection: Connection, table: Table) -> int:
-        """max(recnum) + 1 in the write transaction (locked on SQL Server, IMMEDIATE on SQLite)."""
-        statement = select(func.coalesce(func.max(table.c.recnum), 0)).with_hint(
-            table, "WITH (UPDLOCK, HOLDLOCK)", "mssql"
+    def _post_gl(self, connection: Connection, doc: Document, now: datetime) -> int | None:
+        """Enter the document's GL transaction (``lgrtrn`` + ``lgtnln``); its recnum, or None
+        when the document carries none. ``lgrtrn.lgrrec`` is set to its own recnum."""
+        gl_headers = doc.tables.get("lgrtrn", ())
+        if not gl_headers:
+            return None
+        if len(gl_headers) > 1:
+            raise SageWriteError(
+                f"expected at most one GL transaction on {doc.module} {doc.key}, "
+                f"got {len(gl_headers)}"
+            )
+        gl_ref = self._next_recnum(connection, lgrtrn)
+        stamp = self._inserted(now, header=True)
+        connection.execute(
+            lgrtrn.insert(),
+            {**db_values("lgrtrn", gl_headers[0]), **stamp, "recnum": gl_ref, "lgrrec": gl_ref},
         )
-        return int(connection.execute(statement).scalar_one()) + 1
+        self._insert_children(
+            connection, "lgtnln", doc.tables.get("lgtnln", ()), gl_ref, stamp["_idnum"], now
+        )
+        return gl_ref
 
-    def _void_orphaned_gl(self, connection: Connection, key: str, now: datetime) -> int:
-        """Void active AR GL transactions carrying ``key`` that no active invoice references."""
+    def _void_orphaned_gl(
+        self, connection: Connection, kind: _InvoiceKind, key: str, now: datetime
+    ) -> int:
+        """Void active GL transactions of the window's source carrying ``key`` that no active
+        invoice of that window references (the invoice was deleted by hand)."""
+        header = kind.header
         referenced = exists().where(
-            acrinv.c.lgrrec == lgrtrn.c.recnum,
-            or_(acrinv.c.status.is_(None), acrinv.c.status != _AR_VOID),
+            header.c.lgrrec == lgrtrn.c.recnum,
+            or_(header.c.status.is_(None), header.c.status != _AR_VOID),
         )
         result = connection.execute(
             update(lgrtrn)
             .where(
                 lgrtrn.c.usrdf1 == key,
-                lgrtrn.c.srcnum == _AR_SOURCE,
+                lgrtrn.c.srcnum == kind.source,
                 or_(lgrtrn.c.status.is_(None), lgrtrn.c.status != _GL_VOID),
                 ~referenced,
             )
@@ -267,55 +477,39 @@ class SqlPostingSink:
         )
         return int(result.rowcount)
 
-    def _post_invoice(self, connection: Connection, doc: Document, *, vodrec: int | None) -> int:
+    def _post_journal(self, connection: Connection, doc: Document) -> int:
+        gl_ref = self._post_gl(connection, doc, self._clock())
+        if gl_ref is None:  # check_document makes sure the header is there
+            raise SageWriteError(f"expected a GL transaction on journal {doc.key}")
+        return gl_ref
+
+    def _void_journal(self, connection: Connection, ref: int) -> None:
+        done = connection.execute(
+            update(lgrtrn)
+            .where(lgrtrn.c.recnum == ref, lgrtrn.c.srcnum == _JOURNAL_SOURCE)
+            .values(status=_GL_VOID, **self._updated(self._clock()))
+        )
+        if done.rowcount == 0:
+            raise SageRecordNotFoundError(
+                f"expected journal transaction {ref} (lgrtrn, source 3), found none"
+            )
+
+    # -- invoices ------------------------------------------------------------------------------
+
+    def _post_invoice(
+        self, connection: Connection, kind: _InvoiceKind, doc: Document, *, vodrec: int | None
+    ) -> int:
         now = self._clock()
-        self._void_orphaned_gl(connection, doc.key, now)
-        gl_headers = doc.tables.get("lgrtrn", ())
-        if len(gl_headers) > 1:
-            raise SageWriteError(
-                f"expected at most one GL transaction on invoice {doc.key}, got {len(gl_headers)}"
-            )
-        gl_ref: int | None = None
-        if gl_headers:
-            gl_ref = self._next_recnum(connection, lgrtrn)
-            gl_stamp = self._inserted(now, header=True)
-            connection.execute(
-                lgrtrn.insert(),
-                {
-                    **db_values("lgrtrn", gl_headers[0]),
-                    **gl_stamp,
-                    "recnum": gl_ref,
-                    "lgrrec": gl_ref,
-                },
-            )
-            self._insert_children(
-                connection, "lgtnln", doc.tables.get("lgtnln", ()), gl_ref, gl_stamp["_idnum"], now
-            )
-        header = db_values("acrinv", doc.header)
-        total = header.get("invttl") or _ZERO
-        subtotal = (header.get("taxabl") or _ZERO) + (header.get("nontax") or _ZERO)
-        recnum = self._next_recnum(connection, acrinv)
+        self._void_orphaned_gl(connection, kind, doc.key, now)
+        gl_ref = self._post_gl(connection, doc, now)
+        header = db_values(kind.header.name, doc.header)
+        recnum = self._next_recnum(connection, kind.header)
         stamp = self._inserted(now, header=True)
         connection.execute(
-            acrinv.insert(),
-            {
-                **header,
-                **stamp,
-                "recnum": recnum,
-                "lgrrec": gl_ref,
-                "vodrec": vodrec,
-                "subttl": subtotal,
-                "invamt": _ZERO,
-                "retain": _ZERO,
-                "amtpad": _ZERO,
-                "ttlpad": _ZERO,
-                "dsctkn": _ZERO,
-                "dscavl": _ZERO,
-                "invbal": total,
-                "invnet": total,
-            },
+            kind.header.insert(),
+            {**header, **stamp, "recnum": recnum, "lgrrec": gl_ref, **kind.amounts(header, vodrec)},
         )
-        for table_name in ("arivln", "artxdt"):
+        for table_name in kind.lines:
             self._insert_children(
                 connection, table_name, doc.tables.get(table_name, ()), recnum, stamp["_idnum"], now
             )
@@ -345,32 +539,144 @@ class SqlPostingSink:
             ],
         )
 
-    def _void_invoice(self, connection: Connection, ref: int) -> None:
-        found = connection.execute(select(acrinv.c.lgrrec).where(acrinv.c.recnum == ref)).first()
+    def _void_invoice(self, connection: Connection, kind: _InvoiceKind, ref: int) -> None:
+        header = kind.header
+        found = connection.execute(select(header.c.lgrrec).where(header.c.recnum == ref)).first()
         if found is None:
-            raise SageRecordNotFoundError(f"expected AR invoice record {ref} in acrinv, found none")
+            raise SageRecordNotFoundError(
+                f"expected {kind.name} record {ref} in {header.name}, found none"
+            )
         now = self._clock()
-        # Sage keeps invbal on a void (reference §2.4); open AR excludes status 4/5 instead.
+        # Sage keeps the balance of a void invoice (reference §2.4); open items exclude 4/5.
         connection.execute(
-            update(acrinv)
-            .where(acrinv.c.recnum == ref)
+            update(header)
+            .where(header.c.recnum == ref)
             .values(status=_AR_VOID, **self._updated(now))
         )
-        if found[0] is not None:
+        shared = connection.execute(
+            select(header.c.recnum).where(
+                header.c.lgrrec == found[0], header.c.recnum != ref, header.c.status != _AR_VOID
+            )
+        ).first()
+        # A GL transaction another active document still points at (a header row copied by
+        # hand) stays: voiding the copy must not take the original's ledger entry with it.
+        if found[0] is not None and shared is None:
             connection.execute(
                 update(lgrtrn)
                 .where(lgrtrn.c.recnum == found[0])
                 .values(status=_GL_VOID, **self._updated(now))
             )
 
+    # -- job cost ------------------------------------------------------------------------------
 
-def _check_module(module: str) -> None:
+    def _post_job_cost(self, connection: Connection, doc: Document) -> int:
+        now = self._clock()
+        recnum = self._next_recnum(connection, jobcst)
+        zeros = {
+            name: _ZERO
+            for name in ("blgqty", "blgamt", "blgttl", "ovhamt", "pftamt", "shwamt", "grswge")
+        }
+        connection.execute(
+            jobcst.insert(),
+            {
+                **zeros,
+                **db_values("jobcst", doc.header),
+                **self._inserted(now, header=True),
+                "recnum": recnum,
+            },
+        )
+        return recnum
+
+    def _void_job_cost(self, connection: Connection, ref: int) -> None:
+        done = connection.execute(
+            update(jobcst)
+            .where(jobcst.c.recnum == ref)
+            .values(status=_JOB_COST_VOID, **self._updated(self._clock()))
+        )
+        if done.rowcount == 0:
+            raise SageRecordNotFoundError(f"expected job cost record {ref} in jobcst, found none")
+
+    # -- daily payroll -------------------------------------------------------------------------
+
+    def _next_line(self, connection: Connection, day: date | None) -> int:
+        """The next ``linnum`` of a pay date (max + 1, under the write lock as recnums are)."""
+        same_day = dlypyr.c.paydte.is_(None) if day is None else dlypyr.c.paydte == day
+        statement = (
+            select(func.coalesce(func.max(dlypyr.c.linnum), 0))
+            .where(same_day)
+            .with_hint(dlypyr, "WITH (UPDLOCK, HOLDLOCK)", "mssql")
+        )
+        return int(connection.execute(statement).scalar_one()) + 1
+
+    def _insert_payroll(self, connection: Connection, doc: Document) -> str:
+        values = db_values("dlypyr", doc.header)
+        stamp = self._inserted(self._clock(), header=True)
+        line = self._next_line(connection, values.get("paydte"))
+        connection.execute(dlypyr.insert(), {**values, **stamp, "linnum": line})
+        return guid_text(stamp["_idnum"])
+
+    def _payroll_ref_of(self, connection: Connection, doc: Document) -> str:
+        """The GUID of the one daily payroll line carrying ``doc``'s key."""
+        if doc.key.startswith(LABOR_LINK_PREFIX):
+            where = dlypyr.c.usrdf1 == doc.key
+        elif doc.key.startswith(PAYROLL_REF_PREFIX):
+            where = guid_equals(dlypyr.c._idnum, doc.key[len(PAYROLL_REF_PREFIX) :])
+        else:
+            raise ValueError(
+                f"expected a daily payroll key {LABOR_LINK_PREFIX}… or {PAYROLL_REF_PREFIX}…, "
+                f"got {doc.key!r}"
+            )
+        refs = connection.execute(select(_guid_as_text()).where(where)).scalars().all()
+        if not refs:
+            raise SageRecordNotFoundError(f"expected a daily payroll line {doc.key}, found none")
+        if len(refs) > 1:
+            raise SageWriteError(
+                f"expected one daily payroll line {doc.key}, found {len(refs)}; "
+                "void the duplicates first"
+            )
+        return guid_text(refs[0])
+
+    def _update_payroll(self, connection: Connection, doc: Document, ref: str) -> str:
+        """Change a daily payroll line in place; a new pay date gets that date's next line."""
+        where = guid_equals(dlypyr.c._idnum, ref)
+        found = connection.execute(select(_guid_as_text(), dlypyr.c.paydte).where(where)).first()
+        if found is None:
+            raise SageRecordNotFoundError(
+                f"expected daily payroll line {ref} in dlypyr, found none"
+            )
+        values = db_values("dlypyr", doc.header)
+        if "paydte" in values and values["paydte"] != found[1]:
+            values["linnum"] = self._next_line(connection, values["paydte"])
+        connection.execute(
+            update(dlypyr).where(where).values(**values, **self._updated(self._clock()))
+        )
+        return guid_text(found[0])
+
+    def _delete_payroll(self, connection: Connection, ref: str) -> None:
+        done = connection.execute(delete(dlypyr).where(guid_equals(dlypyr.c._idnum, ref)))
+        if done.rowcount == 0:
+            raise SageRecordNotFoundError(
+                f"expected daily payroll line {ref} in dlypyr, found none"
+            )
+
+
+def check_module(module: str) -> None:
     if module not in SINK_MODULES:
         raise ValueError(f"expected a module among {', '.join(SINK_MODULES)}, got {module!r}")
 
 
-def _check(doc: Document) -> None:
-    _check_module(doc.module)
+def check_updatable(module: str) -> None:
+    if module not in UPDATABLE_MODULES:
+        raise ValueError(
+            f"expected a master or a daily payroll line to update, got {module}: posted "
+            "documents are corrected by replace (void and re-enter), not updated in place"
+        )
+
+
+def check_document(doc: Document) -> None:
+    """Refuse a document the sink cannot write (a caller bug): unknown module or tables, not
+    exactly one header row, a journal of another source."""
+    check_module(doc.module)
     unknown = set(doc.tables) - set(DOCUMENT_TABLES[doc.module])
     if unknown:
         raise ValueError(
@@ -379,6 +685,18 @@ def _check(doc: Document) -> None:
         )
     if len(doc.tables.get(HEADER_TABLE[doc.module], ())) != 1:
         raise ValueError(f"expected one {HEADER_TABLE[doc.module]} row in {doc.key}")
+    if doc.module == JOURNAL and doc.header.get("srcnum") != SOURCE_JOURNAL:
+        raise ValueError(
+            f"expected journal {doc.key} to carry source {SOURCE_JOURNAL} (1-3), "
+            f"got {doc.header.get('srcnum')!r}"
+        )
+
+
+def _record_number(ref: int | str) -> int:
+    try:
+        return int(ref)
+    except ValueError as exc:
+        raise ValueError(f"expected a Sage record number, got {ref!r}") from exc
 
 
 def _master_number(doc: Document) -> int:
@@ -386,6 +704,11 @@ def _master_number(doc: Document) -> int:
     if number is None:
         raise ValueError(f"expected a recnum on {doc.module} document {doc.key}")
     return int(number)
+
+
+def _guid_as_text() -> Any:
+    """``dlypyr._idnum`` as the driver returns it: a GUID typed in by hand is no valid UUID."""
+    return type_coerce(dlypyr.c._idnum, Unicode())
 
 
 def _link_column(table: Table) -> Any:

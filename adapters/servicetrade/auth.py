@@ -28,17 +28,19 @@ DEFAULT_TOKEN_LIFETIME = 3600.0
 SESSION_COOKIE = "PHPSESSID"
 
 
-def _json_body(response: httpx.Response) -> dict[str, Any]:
+def _json_body(
+    response: httpx.Response, error: Callable[..., Exception] = AuthError
+) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
     except ValueError as exc:
-        raise AuthError(
+        raise error(
             f"{response.request.method} {response.request.url}: expected a JSON body, got "
             f"{response.content[:80]!r}",
             status_code=response.status_code,
         ) from exc
     if not isinstance(body, dict):
-        raise AuthError(
+        raise error(
             f"{response.request.url}: expected a JSON object, got {type(body).__name__}",
             status_code=response.status_code,
         )
@@ -157,7 +159,9 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     The access token is refreshed shortly before its `exp` (5 minutes, or a tenth of its
     lifetime when that is shorter) and after a 401; a refused refresh falls back to a fresh
-    client-credentials grant. The request is retried once.
+    client-credentials grant. The request is retried once. Tokens that are not JWTs expire after
+    `expires_in`; a server without refresh tokens gets a new grant each time. `auth_error` is
+    the error class for an unusable token answer (PartsLedger's adapter passes its own).
     """
 
     requires_response_body = True
@@ -170,8 +174,10 @@ class OAuth2ClientCredentials(httpx.Auth):
         *,
         refresh_margin: float = REFRESH_MARGIN,
         clock: Callable[[], float] = time.time,
+        auth_error: Callable[..., Exception] = AuthError,
     ) -> None:
         self.token_url = token_url
+        self._auth_error = auth_error
         self._client_id = client_id
         self._client_secret = client_secret
         self._margin = refresh_margin
@@ -238,10 +244,10 @@ class OAuth2ClientCredentials(httpx.Auth):
         )
 
     def _accept(self, response: httpx.Response) -> _Token:
-        body = _json_body(response)
+        body = _json_body(response, self._auth_error)
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
-            raise AuthError(
+            raise self._auth_error(
                 f"POST {self.token_url}: expected an access_token in the token answer, got "
                 f"keys {sorted(body)}",
                 status_code=response.status_code,

@@ -29,6 +29,7 @@ from adapters.servicetrade.errors import (
     error_for_response,
     error_for_transport,
 )
+from adapters.servicetrade.retry import Backoff, Retry
 
 #: Entity kinds the adapter reads, with the key of their list in `data`.
 LIST_KEYS = {
@@ -37,10 +38,15 @@ LIST_KEYS = {
     "user": "users",
     "job": "jobs",
     "invoice": "invoices",
+    "jobitem": "jobItems",
+    "clockevent": "events",
 }
-#: Page size asked for per kind: the documented maxima for job, invoice and location; company
-#: and user maxima are undocumented (1000 is our guess; paging stays correct if it is clamped).
-PAGE_LIMITS = {"job": 2000, "invoice": 2000, "location": 5000, "company": 1000, "user": 1000}
+#: URL path of a kind where it is not the kind's name.
+RESOURCE_PATHS = {"clockevent": "clock"}
+#: Page size asked for per kind: the documented maxima for job, invoice and location; the others
+#: are undocumented (1000 is our guess; paging stays correct if the server clamps it).
+PAGE_LIMITS = {"job": 2000, "invoice": 2000, "location": 5000, "company": 1000, "user": 1000,
+               "jobitem": 1000, "clockevent": 1000}  # fmt: skip
 #: Entity type integers for comments. Invoice's real number is not public; 30 is the simulator's.
 COMMENT_ENTITY_TYPES = {"job": 3, "user": 4, "company": 5, "location": 11, "invoice": 30}
 #: Job statuses fetched in separate passes: `status=all` omits canceled jobs.
@@ -70,15 +76,15 @@ class ServiceTradeClient:
         page_limits: Mapping[str, int] | None = None,
         owns_http: bool = False,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self._http = http
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._max_retry_wait = max_retry_wait
-        self._sleep = sleep
-        self._rng = rng if rng is not None else random.Random()
+        self._backoff = Backoff(
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            max_retry_wait=max_retry_wait,
+            sleep=sleep,
+            rng=rng,
+        )
         self._clock = clock
         self._page_limits = {**PAGE_LIMITS, **(page_limits or {})}
         self._owns_http = owns_http
@@ -95,6 +101,7 @@ class ServiceTradeClient:
         object is passed on as ``{"_malformed_entry": entry}`` so the reader can reject it.
         """
         key = _list_key(kind)
+        path = RESOURCE_PATHS.get(kind, kind)
         limit = self._page_limits[kind]
         passes: tuple[dict[str, Any], ...] = (
             tuple({"status": status} for status in JOB_STATUS_PASSES) if kind == "job" else ({},)
@@ -105,7 +112,7 @@ class ServiceTradeClient:
                 params: dict[str, Any] = {**extra, "page": page, "limit": limit}
                 if updated_after is not None:
                     params["updatedAfter"] = updated_after
-                data = self._call("GET", kind, params=params)
+                data = self._call("GET", path, params=params)
                 records, total_pages = _page(kind, key, data, page)
                 if records:
                     yield records
@@ -119,7 +126,7 @@ class ServiceTradeClient:
     def get(self, kind: str, record_id: str | int) -> dict[str, Any]:
         """One record's raw wire object."""
         _list_key(kind)
-        data = self._call("GET", f"{kind}/{record_id}")
+        data = self._call("GET", f"{RESOURCE_PATHS.get(kind, kind)}/{record_id}")
         if not isinstance(data, dict):
             raise ResponseFormatError(
                 f"GET {kind}/{record_id}: expected an object in data, got {type(data).__name__}"
@@ -218,14 +225,13 @@ class ServiceTradeClient:
     ) -> Any:
         """One API call with retries; returns the envelope's `data`."""
         idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt() -> Any:
             error: ServiceTradeError
             try:
                 response = self._http.request(method, path, params=params, json=json_body)
             except httpx.HTTPError as exc:
-                error = error_for_transport(exc, _request_of(exc))
+                error = error_for_transport(exc, request_of(exc))
                 error.__cause__ = exc
                 retryable = isinstance(exc, _RETRYABLE_TRANSPORT) and (
                     idempotent or isinstance(exc, _NEVER_SENT)
@@ -238,21 +244,15 @@ class ServiceTradeClient:
                 retryable = isinstance(error, RateLimitedError) or (
                     isinstance(error, ServerError) and (idempotent or error.status_code == 503)
                 )
-            if not retryable or attempt >= self._max_attempts:
+            if not retryable:
                 raise error from error.__cause__
-            delay = self._delay(attempt, error)
-            if delay > self._max_retry_wait:
-                raise error from error.__cause__
-            self._sleep(delay)
+            advice = error.retry_after if isinstance(error, RateLimitedError) else None
+            raise Retry(error, advice)
 
-    def _delay(self, attempt: int, error: ServiceTradeError) -> float:
-        if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            return error.retry_after
-        ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
-        return float(ceiling * (0.5 + 0.5 * self._rng.random()))  # equal jitter
+        return self._backoff.run(attempt)
 
 
-def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
+def request_of(exc: httpx.HTTPError) -> httpx.Request | None:
     try:
         return exc.request
     except RuntimeError:  # httpx raises when the exception carries no request

@@ -13,6 +13,9 @@ Hierarchy (every error chains the httpx exception it came from)::
 
 `RateLimitedError`, `ServerError` and `ServiceTradeTransportError` are transient: the client
 retries them with backoff before letting them out.
+
+The translation itself (`translate_response`, `translate_transport`) is written once for any
+adapter's hierarchy of the same shape (an `ErrorKinds`); PartsLedger's adapter uses it too.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ import email.utils
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import httpx
+
+E = TypeVar("E", bound=Exception)
 
 
 class ServiceTradeError(Exception):
@@ -117,23 +123,39 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     return max(0.0, seconds)
 
 
-def error_for_response(
-    response: httpx.Response, *, now: Callable[[], float] = time.time
-) -> ServiceTradeError | None:
+@dataclass(frozen=True)
+class ErrorKinds(Generic[E]):
+    """One adapter's error classes (constructed with a message and keyword context) and how to
+    read the messages out of its error bodies."""
+
+    system: str  # named in messages: "ServiceTrade", "PartsLedger"
+    base: Callable[..., E]
+    auth: Callable[..., E]
+    rate_limited: Callable[..., E]  # also takes retry_after
+    server: Callable[..., E]
+    not_found: Callable[..., E]
+    bad_request: Callable[..., E]
+    transport: Callable[..., E]
+    messages: Callable[[httpx.Response], tuple[str, ...]]
+
+
+def translate_response(
+    response: httpx.Response, kinds: ErrorKinds[E], *, now: Callable[[], float] = time.time
+) -> E | None:
     """The adapter error for a non-2xx response (chained to httpx's), or None for 2xx."""
     try:
         response.raise_for_status()
     except httpx.HTTPStatusError as exc:
-        error = _status_error(response, now)
+        error = _status_error(response, kinds, now)
         error.__cause__ = exc
         return error
     return None
 
 
-def _status_error(response: httpx.Response, now: Callable[[], float]) -> ServiceTradeError:
+def _status_error(response: httpx.Response, kinds: ErrorKinds[E], now: Callable[[], float]) -> E:
     status = response.status_code
     request = response.request
-    messages = error_messages(response)
+    messages = kinds.messages(response)
     said = "; ".join(messages) if messages else (response.reason_phrase or "no message")
     where = f"{request.method} {request.url}"
     context: dict[str, Any] = {
@@ -143,42 +165,69 @@ def _status_error(response: httpx.Response, now: Callable[[], float]) -> Service
         "url": str(request.url),
     }
     if status in (401, 403):
-        return AuthError(
+        return kinds.auth(
             f"{where}: expected an authenticated answer, got {status} ({said}); check the "
-            "ServiceTrade credentials and the user's permissions",
+            f"{kinds.system} credentials and the user's permissions",
             **context,
         )
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
-        return RateLimitedError(
+        return kinds.rate_limited(
             f"{where}: rate limited (429, {said}); retry after "
             f"{'an unspecified time' if retry_after is None else f'{retry_after:g} s'}",
             retry_after=retry_after,
             **context,
         )
     if status >= 500:
-        return ServerError(f"{where}: expected a 2xx answer, got {status} ({said})", **context)
+        return kinds.server(f"{where}: expected a 2xx answer, got {status} ({said})", **context)
     if status == 404:
-        return NotFoundError(f"{where}: not found (404, {said})", **context)
+        return kinds.not_found(f"{where}: not found (404, {said})", **context)
     if 400 <= status < 500:
-        return BadRequestError(f"{where}: request refused with {status} ({said})", **context)
-    return ServiceTradeError(f"{where}: expected a 2xx answer, got {status} ({said})", **context)
+        return kinds.bad_request(f"{where}: request refused with {status} ({said})", **context)
+    return kinds.base(f"{where}: expected a 2xx answer, got {status} ({said})", **context)
 
 
-def error_for_transport(exc: httpx.HTTPError, request: httpx.Request | None) -> ServiceTradeError:
+def translate_transport(
+    exc: httpx.HTTPError, request: httpx.Request | None, kinds: ErrorKinds[E]
+) -> E:
     """The adapter error for an httpx exception raised instead of a response (not chained yet)."""
-    where = f"{request.method} {request.url}" if request is not None else "ServiceTrade request"
+    where = f"{request.method} {request.url}" if request is not None else f"{kinds.system} request"
     context: dict[str, Any] = {
         "method": request.method if request is not None else "",
         "url": str(request.url) if request is not None else "",
     }
     if isinstance(exc, httpx.TimeoutException):
-        return ServiceTradeTransportError(
+        return kinds.transport(
             f"{where}: expected an answer within the timeout, got {type(exc).__name__} ({exc})",
             **context,
         )
     if isinstance(exc, httpx.TransportError):
-        return ServiceTradeTransportError(
+        return kinds.transport(
             f"{where}: expected an HTTP answer, got {type(exc).__name__} ({exc})", **context
         )
-    return ServiceTradeError(f"{where}: {type(exc).__name__} ({exc})", **context)
+    return kinds.base(f"{where}: {type(exc).__name__} ({exc})", **context)
+
+
+SERVICETRADE_ERRORS: ErrorKinds[ServiceTradeError] = ErrorKinds(
+    system="ServiceTrade",
+    base=ServiceTradeError,
+    auth=AuthError,
+    rate_limited=RateLimitedError,
+    server=ServerError,
+    not_found=NotFoundError,
+    bad_request=BadRequestError,
+    transport=ServiceTradeTransportError,
+    messages=error_messages,
+)
+
+
+def error_for_response(
+    response: httpx.Response, *, now: Callable[[], float] = time.time
+) -> ServiceTradeError | None:
+    """The ServiceTrade error for a non-2xx response (chained to httpx's), or None for 2xx."""
+    return translate_response(response, SERVICETRADE_ERRORS, now=now)
+
+
+def error_for_transport(exc: httpx.HTTPError, request: httpx.Request | None) -> ServiceTradeError:
+    """The ServiceTrade error for an httpx exception raised instead of a response."""
+    return translate_transport(exc, request, SERVICETRADE_ERRORS)

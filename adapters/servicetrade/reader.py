@@ -8,7 +8,10 @@ or a numeric string; floats and booleans are refused.
 Defaults for optional fields (the real API's guarantees are not documented):
 company/location/user ``status`` "active"; company ``customer``/``vendor`` false; location
 ``taxable`` true; job ``type`` "unknown"; invoice ``type`` "invoice"; item ``taxable`` false;
-invoice ``location``/``job`` "" when absent; ``items`` empty when absent.
+invoice ``location``/``job`` "" when absent; ``items`` empty when absent; job item ``user``
+"" when absent (the technician), ``source`` "stock" when absent or null (labor carries none),
+``serviceLine``/``description``/``libItem.code`` ""; clock event ``job`` "" when absent,
+``activity`` "onsite".
 """
 
 from __future__ import annotations
@@ -23,17 +26,22 @@ import pendulum
 from domain.money import MoneyError, money
 from domain.source import (
     Address,
+    ClockEvent,
     Company,
     Invoice,
     InvoiceItem,
     Job,
+    JobItem,
     Location,
     PayloadError,
     Snapshot,
     User,
 )
 
-KINDS = ("company", "location", "user", "job", "invoice")
+KINDS = ("company", "location", "user", "job", "invoice", "jobitem", "clockevent")
+#: Job item sources recon distinguishes: taken from stock, or bought from a vendor for the job.
+JOB_ITEM_SOURCES = ("stock", "vendor")
+CLOCK_EVENT_TYPES = ("clockin", "clockout")
 #: Ids are 64-bit on the wire; anything outside is not an id.
 _MAX_ID = 2**63
 #: Amounts and quantities beyond this are refused as nonsense (and keep Decimal math bounded).
@@ -82,6 +90,10 @@ def read_record(kind: str, raw: object, *, tz: str) -> Snapshot:
         return _user(record)
     if kind == "job":
         return _job(record)
+    if kind == "jobitem":
+        return _job_item(record, tz)
+    if kind == "clockevent":
+        return _clock_event(record)
     return _invoice(record, tz)
 
 
@@ -360,6 +372,76 @@ def _invoice_item(parent: _Fields, index: int, raw: object) -> InvoiceItem:
     )
 
 
+def _local_date(record: _Fields, name: str, tz: str) -> str:
+    timestamp = record.timestamp(name)
+    try:
+        return pendulum.from_timestamp(timestamp, tz=tz).date().isoformat()
+    except (OverflowError, ValueError, OSError) as exc:
+        raise PayloadError(
+            f"{record.where(name)}: cannot place {timestamp} in {tz}: {exc}"
+        ) from exc
+
+
+def _job_item_source(record: _Fields) -> str:
+    value = record.raw.get("source")
+    if isinstance(value, Mapping):
+        value = value.get("type")
+        if value is None:
+            raise PayloadError(
+                f"{record.where('source')}.type: missing (expected one of {list(JOB_ITEM_SOURCES)})"
+            )
+    if value is None:
+        return "stock"
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text not in JOB_ITEM_SOURCES:
+        raise PayloadError(
+            f"{record.where('source')}: expected one of {list(JOB_ITEM_SOURCES)}, got "
+            f"{_kind_of(value)}"
+        )
+    return text
+
+
+def _job_item(record: _Fields, tz: str) -> JobItem:
+    lib = record.raw.get("libItem")
+    if lib is not None and not isinstance(lib, Mapping):
+        raise PayloadError(f"{record.where('libItem')}: expected an object, got {_kind_of(lib)}")
+    library = _Mapping(record, "libItem", lib or {})
+    name = library.text("name") or record.text("name")
+    if not name:
+        raise PayloadError(f"{record.where('libItem')}.name: missing (expected the item's name)")
+    return JobItem(
+        id=record.id,
+        job_id=record.ref("job", required=True),
+        item_type=_item_type(library.raw.get("type")),
+        name=name,
+        code=library.text("code"),
+        quantity=record.amount("quantity"),
+        cost=record.amount("cost"),
+        used_on=_local_date(record, "usedOn", tz),
+        technician_id=record.ref("user", required=False),
+        source=_job_item_source(record),
+        service_line=record.nested_text("serviceLine", "name"),
+        description=record.text("description"),
+    )
+
+
+def _clock_event(record: _Fields) -> ClockEvent:
+    event_type = record.text("eventType", required=True).lower()
+    if event_type not in CLOCK_EVENT_TYPES:
+        raise PayloadError(
+            f"{record.where('eventType')}: expected one of {list(CLOCK_EVENT_TYPES)}, got "
+            f"{event_type!r}"
+        )
+    return ClockEvent(
+        id=record.id,
+        user_id=record.ref("user", required=True),
+        job_id=record.ref("job", required=False),
+        event_type=event_type,
+        activity=record.text("activity", default="onsite").lower() or "onsite",
+        event_time=record.timestamp("eventTime"),
+    )
+
+
 def _invoice(record: _Fields, tz: str) -> Invoice:
     items_raw = record.raw.get("items")
     if items_raw is None:
@@ -367,13 +449,7 @@ def _invoice(record: _Fields, tz: str) -> Invoice:
     if not isinstance(items_raw, list):
         raise PayloadError(f"{record.where('items')}: expected a list, got {_kind_of(items_raw)}")
     items = tuple(_invoice_item(record, index, raw) for index, raw in enumerate(items_raw))
-    timestamp = record.timestamp("transactionDate")
-    try:
-        transaction_date = pendulum.from_timestamp(timestamp, tz=tz).date().isoformat()
-    except (OverflowError, ValueError, OSError) as exc:
-        raise PayloadError(
-            f"{record.where('transactionDate')}: cannot place {timestamp} in {tz}: {exc}"
-        ) from exc
+    transaction_date = _local_date(record, "transactionDate", tz)
     return Invoice(
         id=record.id,
         number=record.text("invoiceNumber"),

@@ -1,4 +1,4 @@
-"""A ServiceTrade API simulator: seeded scenario, real HTTP server, control API for tests."""
+"""A ServiceTrade + PartsLedger simulator: one seeded world served over HTTP, with control."""
 
 from adapters.simulator.scenario import DEFAULT_SEED, DEFAULT_START, TIMEZONE, advance, generate
 from adapters.simulator.server import RunningSimulator, SimulatorServer, run_simulator, serve
@@ -6,6 +6,8 @@ from adapters.simulator.state import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_PASSWORD,
+    DEFAULT_PL_CLIENT_ID,
+    DEFAULT_PL_CLIENT_SECRET,
     DEFAULT_TOKEN_TTL,
     DEFAULT_USERNAME,
     SimConfig,
@@ -16,6 +18,8 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_PASSWORD",
+    "DEFAULT_PL_CLIENT_ID",
+    "DEFAULT_PL_CLIENT_SECRET",
     "DEFAULT_SEED",
     "DEFAULT_START",
     "DEFAULT_TOKEN_TTL",

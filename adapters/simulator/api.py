@@ -1,4 +1,5 @@
-"""Request routing for the simulator: the ServiceTrade API under /api and the control API /_sim.
+"""Request routing for the simulator: the ServiceTrade API under /api, PartsLedger's under
+/partsledger/api (see partsledger.py), and the control API /_sim.
 
 HTTP-framework free: `SimulatorApi.handle` maps a `Request` to a `Response`; server.py does the
 sockets.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from http.cookies import CookieError, SimpleCookie
@@ -16,68 +16,53 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from adapters.simulator import jsonio
+from adapters.simulator.exchange import HttpError, Request, Response, json_response
 from adapters.simulator.model import (
+    BILL_STATUSES,
     ENTITY_TYPES,
     INVOICE_STATUSES,
     INVOICE_TYPES,
+    ITEM_TYPES,
     JOB_STATUSES,
     LIST_KEYS,
     PAGE_LIMITS,
+    PL_RESOURCES,
+    PO_STATUSES,
+    RESOURCE_PATHS,
     Invoice,
     InvoiceItem,
     Job,
     Record,
     World,
 )
+from adapters.simulator.partsledger import BASE_PATH as PL_BASE_PATH
+from adapters.simulator.partsledger import PartsLedgerApi, PlRenderer
+from adapters.simulator.partsledger import summary as pl_summary
 from adapters.simulator.render import Renderer
 from adapters.simulator.scenario import (
     CORRUPTIBLE_KINDS,
+    PL_CORRUPTIBLE_KINDS,
     add_comment,
     advance,
     corrupt,
     entity_type_of,
 )
-from adapters.simulator.state import FAULT_KINDS, Fault, SimConfig, SimState
+from adapters.simulator.state import FAULT_KINDS, SYSTEMS, Fault, SimConfig, SimState
 
 #: Invoice status changes the API accepts on PUT (what an accounting integration may do).
 INVOICE_TRANSITIONS = {
     "pending_accounting": frozenset({"processed", "failed"}),
     "failed": frozenset({"pending_accounting"}),
 }
-READABLE_KINDS = ("company", "location", "user", "job", "invoice", "comment")
+READABLE_KINDS = ("company", "location", "user", "job", "invoice", "comment", "jobitem",
+                  "clockevent")  # fmt: skip
+#: Kinds by their URL path under /api (clock events live at /clock).
+KIND_OF_PATH = {RESOURCE_PATHS.get(kind, kind): kind for kind in READABLE_KINDS}
+#: Kinds the control API can change directly: ServiceTrade's and PartsLedger's.
+MUTABLE_KINDS = (*READABLE_KINDS, *PL_RESOURCES)
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-    body: bytes = b""
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    delay: float = 0.0  # seconds to wait before answering (slow fault)
-    drop: bool = False  # close the connection without answering
-
-
-class HttpError(Exception):
-    """Raised inside a handler: answered as the envelope with `messages.error`."""
-
-    def __init__(self, status: int, *messages: str, headers: list[tuple[str, str]] | None = None):
-        super().__init__(status, messages)
-        self.status = status
-        self.messages = list(messages)
-        self.headers = headers or []
-
-
-def _json(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:
-    body = jsonio.dumps(payload).encode()
-    return Response(status, body, [("Content-Type", "application/json"), *(headers or [])])
+_json = json_response
 
 
 def envelope(data: Any, *, success: str | None = None) -> dict[str, Any]:
@@ -99,6 +84,7 @@ class SimulatorApi:
     def __init__(self, state: SimState, default_host: str) -> None:
         self.state = state
         self.default_host = default_host
+        self.partsledger = PartsLedgerApi(state)
 
     # --- entry point ----------------------------------------------------------------------
 
@@ -109,7 +95,12 @@ class SimulatorApi:
                 return self._control(request, path[len("/_sim/") :])
             if path == "/api" or path.startswith("/api/"):
                 return self._api(request, path[len("/api/") :])
-            raise HttpError(404, f"no such path {request.path!r}; the API lives under /api")
+            if path == PL_BASE_PATH or path.startswith(PL_BASE_PATH + "/"):
+                return self.partsledger.handle(request, path[len(PL_BASE_PATH) + 1 :])
+            raise HttpError(
+                404,
+                f"no such path {request.path!r}; the APIs live under /api and {PL_BASE_PATH}",
+            )
         except HttpError as exc:
             return error_response(exc.status, exc.messages, exc.headers)
 
@@ -121,7 +112,7 @@ class SimulatorApi:
 
     def _api(self, request: Request, path: str) -> Response:
         delay = 0.0
-        fault = self.state.take_fault()
+        fault = self.state.take_fault("servicetrade")
         if fault is not None:
             if fault.kind == "rate_limit":
                 raise HttpError(
@@ -153,9 +144,9 @@ class SimulatorApi:
             self.state.revoke(form.get("token", ""))
             return _json(200, envelope(None))
         self._require_auth(request)
-        if not parts or parts[0] not in READABLE_KINDS or len(parts) > 2:
+        if not parts or parts[0] not in KIND_OF_PATH or len(parts) > 2:
             raise HttpError(404, f"no such resource {'/'.join(parts)!r}")
-        kind = parts[0]
+        kind = KIND_OF_PATH[parts[0]]
         if len(parts) == 1:
             if method == "GET":
                 return self._list(request, kind)
@@ -443,12 +434,17 @@ class SimulatorApi:
             )
             return _json(200, envelope(dropped))
         parts = path.split("/")
-        if len(parts) == 2 and parts[0] in READABLE_KINDS and method == "POST":
+        if len(parts) == 2 and parts[0] in MUTABLE_KINDS and method == "POST":
+            kind = parts[0]
             record_id = self._id(parts[1])
             with self.state.lock:
-                record = self._find(parts[0], record_id)
-                mutate(self.state.world, parts[0], record, self._body(request))
-                data = self._renderer(request).render(parts[0], record)
+                record = self._find(kind, record_id)
+                mutate(self.state.world, kind, record, self._body(request))
+                data = (
+                    PlRenderer(self.state.world).render(kind, record)
+                    if kind in PL_RESOURCES
+                    else self._renderer(request).render(kind, record)
+                )
             return _json(200, envelope(data))
         raise HttpError(404, f"no control endpoint {method} /_sim/{path}")
 
@@ -471,6 +467,7 @@ class SimulatorApi:
                 "pendingFaults": [fault.describe() for fault in self.state.faults],
                 "liveSessions": len(self.state.sessions.users),
                 "authStats": dict(sorted(self.state.stats.items())),
+                "partsledger": pl_summary(world),
             }
 
     def _reset_config(self, body: dict[str, Any]) -> SimConfig | None:
@@ -493,6 +490,10 @@ class SimulatorApi:
 
     def inject(self, body: dict[str, Any]) -> dict[str, Any]:
         """Queue faults (applied in the order given) and apply `malformed` corruption now."""
+        body = dict(body)
+        system = body.pop("system", None)
+        if system is not None and system not in SYSTEMS:
+            raise HttpError(400, f"system must be one of {list(SYSTEMS)}, got {system!r}")
         unknown = sorted(set(body) - {*FAULT_KINDS, "malformed"})
         if unknown:
             raise HttpError(
@@ -506,10 +507,10 @@ class SimulatorApi:
             count = _require_int(spec.get("count", 1), f"{kind}.count", minimum=1)
             if kind == "malformed":
                 target = spec.get("kind", "invoice")
-                if target not in CORRUPTIBLE_KINDS:
+                targets = (*CORRUPTIBLE_KINDS, *PL_CORRUPTIBLE_KINDS)
+                if target not in targets:
                     raise HttpError(
-                        400,
-                        f"malformed.kind must be one of {list(CORRUPTIBLE_KINDS)}, got {target!r}",
+                        400, f"malformed.kind must be one of {list(targets)}, got {target!r}"
                     )
                 with self.state.lock:
                     result["malformed"] = {
@@ -517,7 +518,10 @@ class SimulatorApi:
                         "ids": corrupt(self.state.world, target, count),
                     }
                 continue
-            fault = Fault(kind, count)
+            aimed = spec.get("system", system)
+            if aimed is not None and aimed not in SYSTEMS:
+                raise HttpError(400, f"{kind}.system must be one of {list(SYSTEMS)}, got {aimed!r}")
+            fault = Fault(kind, count, system=aimed)
             if kind == "rate_limit":
                 fault.retry_after = str(
                     _require_int(spec.get("retry_after", 1), "rate_limit.retry_after", minimum=0)
@@ -662,6 +666,26 @@ def _matches(world: World, kind: str, record: Any, query: Mapping[str, str]) -> 
             and (customer is None or record.customer == customer)
             and (vendor is None or record.vendor == vendor)
         )
+    if kind == "jobitem":
+        types = _csv(query, "libItemType")
+        return (
+            _id_filter(query, "jobId", record.job_id)
+            and (types is None or world.lib_items[record.lib_item_id].type in types)
+            and _bound(query, "usedOnAfter", record.used_on, after=True)
+            and _bound(query, "usedOnBefore", record.used_on, after=False)
+        )
+    if kind == "clockevent":
+        users = _ids(query, "userId") or _ids(query, "userIds")
+        activities = _csv(query, "activity")
+        sources = _csv(query, "source")
+        return (
+            (users is None or record.user_id in users)
+            and _id_filter(query, "jobId", record.job_id)
+            and (activities is None or record.activity in activities)
+            and (sources is None or record.source in sources)
+            and _bound(query, "startTime", record.event_time, after=True)
+            and _bound(query, "endTime", record.event_time, after=False)
+        )
     # comment
     entity_type = query.get("entityType")
     if entity_type:
@@ -671,6 +695,12 @@ def _matches(world: World, kind: str, record: Any, query: Mapping[str, str]) -> 
         if record.entity_type != number:
             return False
     return _id_filter(query, "entityId", record.entity_id)
+
+
+def _bound(query: Mapping[str, str], name: str, value: int, *, after: bool) -> bool:
+    """An inclusive Unix-seconds bound from the query (absent: no bound)."""
+    bound = _timestamp(query, name)
+    return bound is None or (value >= bound if after else value <= bound)
 
 
 def _id_filter(query: Mapping[str, str], name: str, value: int | None) -> bool:
@@ -761,6 +791,44 @@ _SIMPLE_FIELDS: dict[str, dict[str, tuple[str, Callable[[Mapping[str, Any], str]
         "partial": ("partial", _flag),
     },
     "comment": {"content": ("content", _text)},
+    "jobitem": {
+        "quantity": ("quantity", lambda body, name: _require_signed_decimal(body[name], name)),
+        "cost": ("cost", lambda body, name: _require_decimal(body[name], name)),
+        "description": ("description", _text),
+        "usedOn": ("used_on", lambda body, name: _require_int(body[name], name)),
+    },
+    "clockevent": {
+        "eventTime": ("event_time", lambda body, name: _require_int(body[name], name)),
+        "activity": ("activity", _text),
+    },
+    "vendor": {
+        "name": ("name", _text),
+        "email": ("email", _text),
+        "phone": ("phone", _text),
+        "terms": ("terms", _text),
+        "is1099": ("is_1099", _flag),
+        "inactive": ("inactive", _flag),
+    },
+    "item": {
+        "name": ("name", _text),
+        "type": ("type", lambda body, name: _choice(body, name, ITEM_TYPES)),
+        "purchasePrice": ("purchase_price", lambda body, name: _require_decimal(body[name], name)),
+        "inactive": ("inactive", _flag),
+    },
+    "warehouse": {"name": ("name", _text), "inactive": ("inactive", _flag)},
+    "purchase_order": {
+        "status": ("status", lambda body, name: _choice(body, name, PO_STATUSES)),
+        "description": ("description", _text),
+    },
+    "receipt": {"dateReceived": ("date_received", _text)},
+    "bill": {
+        "number": ("number", _text),
+        "status": ("status", lambda body, name: _choice(body, name, BILL_STATUSES)),
+        "tax": ("tax", lambda body, name: _require_decimal(body[name], name)),
+        "freight": ("freight", lambda body, name: _require_decimal(body[name], name)),
+        "billDate": ("bill_date", _text),
+        "dueDate": ("due_date", _text),
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""The simulated ServiceTrade account: plain mutable records, rendered to wire shapes elsewhere."""
+"""The simulated world (a ServiceTrade account and its PartsLedger books): plain mutable records,
+rendered to wire shapes elsewhere."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from typing import Any
 
 #: ServiceTrade ids on real accounts sit near 2.5e15; ours count up from here.
 ID_BASE = 2_500_000_000_000_000
+#: Job items, clock events (and the Premium Labor library item) count up from here, on their own
+#: counter, so adding them left every other record's id as it was. Ids stay unique across kinds.
+USAGE_ID_BASE = ID_BASE + 500_000_000_000
+#: PartsLedger `_id`s are small integers (SoftLedger-style), one counter for all its records.
+PL_ID_BASE = 1000
 
 #: Every entity kind the simulator serves, with its list key.
 LIST_KEYS = {
@@ -19,7 +25,11 @@ LIST_KEYS = {
     "job": "jobs",
     "invoice": "invoices",
     "comment": "comments",
+    "jobitem": "jobItems",
+    "clockevent": "events",
 }
+#: URL path of a kind where it is not the kind's name.
+RESOURCE_PATHS = {"clockevent": "clock"}
 
 #: Page size (default, maximum) per kind. Job, invoice and location follow the API docs; the
 #: others are not documented, so 100/1000 is our choice.
@@ -30,7 +40,23 @@ PAGE_LIMITS = {
     "company": (100, 1000),
     "user": (100, 1000),
     "comment": (100, 1000),
+    "jobitem": (100, 1000),
+    "clockevent": (100, 1000),
 }
+
+#: PartsLedger resources: kind -> path under /partsledger/api (our names).
+PL_RESOURCES = {
+    "vendor": "vendors",
+    "item": "items",
+    "warehouse": "warehouses",
+    "purchase_order": "purchase-orders",
+    "receipt": "shipment-receipts",
+    "bill": "bills",
+}
+PL_PAGE_LIMIT = 1000  # default and maximum, as SoftLedger's list endpoints
+PO_STATUSES = ("created", "issued", "partiallyFulfilled", "fulfilled", "voided")
+BILL_STATUSES = ("open", "paid", "voided")
+ITEM_TYPES = ("inventory", "direct", "consumable")
 
 #: Entity type integers (comments, webhooks). Invoice's real number is unknown; 30 is ours.
 ENTITY_TYPES = {"job": 3, "user": 4, "company": 5, "location": 11, "invoice": 30}
@@ -133,6 +159,10 @@ class User:
     company_id: int
     created: int
     updated: int
+    #: Technicians only: the hourly cost labor job items carry, and the service line they
+    #: mostly work (dispatch prefers them for it). Not on the wire.
+    hourly_cost: Decimal | None = None
+    trade: str = ""
 
     @property
     def name(self) -> str:
@@ -199,7 +229,190 @@ class Comment:
     updated: int
 
 
-Record = Company | Location | User | Job | Invoice | Comment
+@dataclass
+class JobItem:
+    """A cost on a job: a technician's labor of one labor type on one day, or a part used."""
+
+    id: int
+    job_id: int
+    lib_item_id: int
+    service_line_id: int
+    quantity: Decimal
+    cost: Decimal  # unit cost: the technician's hourly cost, or the part's unit cost
+    used_on: int
+    user_id: int  # the technician who worked or used it
+    description: str
+    source: str  # "" for labor, "stock" or "vendor" for parts
+    created: int
+    updated: int
+    vendor_id: int | None = None  # PartsLedger vendor of a direct purchase
+    po_number: str = ""
+    po_line_id: int | None = None
+    warehouse_id: int | None = None  # PartsLedger warehouse (truck) stock came from
+
+
+@dataclass
+class ClockEvent:
+    id: int
+    user_id: int
+    job_id: int
+    event_type: str  # clockin | clockout
+    activity: str  # onsite
+    event_time: int
+    source: str  # mobile | ivr
+    created: int
+    updated: int
+
+
+# --- PartsLedger ------------------------------------------------------------------------------
+
+
+@dataclass
+class PlVendor:
+    id: int
+    name: str
+    email: str
+    phone: str
+    terms: str
+    days_due: int
+    is_1099: bool
+    charges_tax: bool
+    inactive: bool
+    address: Address
+    created: int
+    updated: int
+    invoice_prefix: str = ""  # how this vendor numbers its invoices
+
+
+@dataclass
+class PlItem:
+    id: int
+    number: str  # the ServiceTrade item code for items synced to ServiceTrade
+    name: str
+    sku: str
+    type: str  # inventory | direct | consumable
+    purchase_price: Decimal
+    sale_price: Decimal
+    vendor_id: int  # preferred vendor
+    inactive: bool
+    created: int
+    updated: int
+
+
+@dataclass
+class PlWarehouse:
+    id: int
+    name: str
+    description: str
+    type: str  # facility | truck
+    technician_id: int | None  # ServiceTrade user driving the truck
+    inactive: bool
+    address: Address | None
+    created: int
+    updated: int
+
+
+@dataclass
+class PoLine:
+    id: int
+    item_id: int
+    description: str
+    quantity: Decimal
+    quantity_received: Decimal
+    unit_cost: Decimal
+    job_id: int | None  # the ServiceTrade job of a direct purchase
+
+
+@dataclass
+class PurchaseOrder:
+    id: int
+    number: str
+    vendor_id: int
+    warehouse_id: int
+    status: str
+    issue_date: str  # ISO date
+    delivery_date: str
+    description: str
+    lines: list[PoLine]
+    created: int
+    updated: int
+    # Internal (scenario only): when the next receipt, bill or void happens.
+    receive_at: int | None = None
+    bill_at: int | None = None
+    void_at: int | None = None
+    split_receipt: bool = False  # the first receipt comes one line short
+
+
+@dataclass
+class ReceiptLine:
+    id: int
+    po_id: int
+    po_line_id: int
+    item_id: int
+    warehouse_id: int
+    quantity_received: Decimal
+    amount: Decimal  # extended value received
+
+
+@dataclass
+class ShipmentReceipt:
+    id: int
+    number: str
+    vendor_id: int
+    date_received: str  # ISO date
+    lines: list[ReceiptLine]
+    created: int
+    updated: int
+
+
+@dataclass
+class BillLine:
+    id: int
+    description: str
+    quantity: Decimal
+    unit_cost: Decimal
+    amount: Decimal
+    item_id: int | None
+    po_line_id: int | None
+    job_id: int | None
+
+
+@dataclass
+class VendorBill:
+    id: int
+    number: str  # the vendor's invoice number
+    vendor_id: int
+    po_id: int
+    po_number: str
+    bill_date: str
+    due_date: str
+    status: str  # open | paid | voided
+    tax: Decimal
+    freight: Decimal
+    lines: list[BillLine]
+    created: int
+    updated: int
+    # Internal (scenario only): when it is paid, or voided and entered again correctly.
+    pay_at: int | None = None
+    void_at: int | None = None
+
+
+Record = (
+    Company
+    | Location
+    | User
+    | Job
+    | Invoice
+    | Comment
+    | JobItem
+    | ClockEvent
+    | PlVendor
+    | PlItem
+    | PlWarehouse
+    | PurchaseOrder
+    | ShipmentReceipt
+    | VendorBill
+)
 
 
 @dataclass
@@ -227,6 +440,20 @@ class World:
     jobs: dict[int, Job] = field(default_factory=dict)
     invoices: dict[int, Invoice] = field(default_factory=dict)
     comments: dict[int, Comment] = field(default_factory=dict)
+    job_items: dict[int, JobItem] = field(default_factory=dict)
+    clock_events: dict[int, ClockEvent] = field(default_factory=dict)
+    pl_vendors: dict[int, PlVendor] = field(default_factory=dict)
+    pl_items: dict[int, PlItem] = field(default_factory=dict)
+    pl_warehouses: dict[int, PlWarehouse] = field(default_factory=dict)
+    purchase_orders: dict[int, PurchaseOrder] = field(default_factory=dict)
+    receipts: dict[int, ShipmentReceipt] = field(default_factory=dict)
+    bills: dict[int, VendorBill] = field(default_factory=dict)
+    next_usage_id: int = USAGE_ID_BASE + 1
+    pl_next_id: int = PL_ID_BASE + 1
+    next_po_number: int = 4001
+    next_receipt_number: int = 1001
+    replenishments: int = 0  # stock POs raised so far (picks which are voided or split)
+    bills_entered: int = 0  # vendor bills entered so far (picks which differ or are voided)
     #: Persistent wire corruption per (kind, id): operations applied after rendering.
     corruptions: dict[tuple[str, int], list[tuple[str, tuple[str | int, ...], Any]]] = field(
         default_factory=dict
@@ -238,6 +465,16 @@ class World:
         self.next_id += 1
         return value
 
+    def new_usage_id(self) -> int:
+        value = self.next_usage_id
+        self.next_usage_id += 1
+        return value
+
+    def new_pl_id(self) -> int:
+        value = self.pl_next_id
+        self.pl_next_id += 1
+        return value
+
     def table(self, kind: str) -> dict[int, Any]:
         tables: dict[str, dict[int, Any]] = {
             "company": self.companies,
@@ -246,6 +483,14 @@ class World:
             "job": self.jobs,
             "invoice": self.invoices,
             "comment": self.comments,
+            "jobitem": self.job_items,
+            "clockevent": self.clock_events,
+            "vendor": self.pl_vendors,
+            "item": self.pl_items,
+            "warehouse": self.pl_warehouses,
+            "purchase_order": self.purchase_orders,
+            "receipt": self.receipts,
+            "bill": self.bills,
         }
         return tables[kind]
 

@@ -11,25 +11,41 @@ from pathlib import Path
 from typing import Any
 
 from adapters.simulator import jsonio
+from adapters.simulator.costs import setup_costing
 from adapters.simulator.model import (
     Address,
+    BillLine,
+    ClockEvent,
     Comment,
     Company,
     Invoice,
     InvoiceItem,
     Job,
+    JobItem,
     LibItem,
     Location,
+    PlItem,
+    PlVendor,
+    PlWarehouse,
+    PoLine,
+    PurchaseOrder,
+    ReceiptLine,
     ServiceLine,
+    ShipmentReceipt,
     TaxGroup,
     User,
+    VendorBill,
     World,
 )
 
-FORMAT_VERSION = 1
+#: 2 added job items, clock events and PartsLedger; a format-1 file still loads (it gets
+#: PartsLedger's master data and technicians' rates, and no purchasing history).
+FORMAT_VERSION = 2
+_READABLE_FORMATS = (1, 2)
 
 _COUNTERS = ("next_id", "next_job_number", "next_invoice_number", "account_id", "api_user_id",
-             "malformed_rounds")  # fmt: skip
+             "malformed_rounds", "next_usage_id", "pl_next_id", "next_po_number",
+             "next_receipt_number", "replenishments", "bills_entered")  # fmt: skip
 _TABLES: dict[str, type[Any]] = {
     "tax_groups": TaxGroup,
     "service_lines": ServiceLine,
@@ -40,8 +56,25 @@ _TABLES: dict[str, type[Any]] = {
     "jobs": Job,
     "invoices": Invoice,
     "comments": Comment,
+    "job_items": JobItem,
+    "clock_events": ClockEvent,
+    "pl_vendors": PlVendor,
+    "pl_items": PlItem,
+    "pl_warehouses": PlWarehouse,
+    "purchase_orders": PurchaseOrder,
+    "receipts": ShipmentReceipt,
+    "bills": VendorBill,
 }
-_DECIMAL_FIELDS = {"rate", "price", "cost", "quantity"}
+#: Records with a list of lines: the list's field and the line type.
+_LINES: dict[type[Any], tuple[str, type[Any]]] = {
+    Invoice: ("items", InvoiceItem),
+    PurchaseOrder: ("lines", PoLine),
+    ShipmentReceipt: ("lines", ReceiptLine),
+    VendorBill: ("lines", BillLine),
+}
+_DECIMAL_FIELDS = {"rate", "price", "cost", "quantity", "hourly_cost", "unit_cost",
+                   "quantity_received", "amount", "tax", "freight", "purchase_price",
+                   "sale_price"}  # fmt: skip
 
 
 class StateFileError(ValueError):
@@ -80,15 +113,16 @@ def _decimals(values: dict[str, Any]) -> dict[str, Any]:
 def _record(cls: type[Any], values: dict[str, Any]) -> Any:
     known = {f.name for f in fields(cls)}
     values = _decimals({key: value for key, value in values.items() if key in known})
-    if "address" in values:
+    if values.get("address") is not None:
         values["address"] = Address(**values["address"])
-    if cls is Invoice:
-        values["items"] = [InvoiceItem(**_decimals(item)) for item in values["items"]]
+    if cls in _LINES:
+        name, line_cls = _LINES[cls]
+        values[name] = [line_cls(**_decimals(line)) for line in values[name]]
     return cls(**values)
 
 
 def world_from_data(data: dict[str, Any]) -> World:
-    if data.get("format") != FORMAT_VERSION:
+    if data.get("format") not in _READABLE_FORMATS:
         raise StateFileError(
             f"expected simulator state format {FORMAT_VERSION}, got {data.get('format')!r}"
         )
@@ -110,13 +144,15 @@ def world_from_data(data: dict[str, Any]) -> World:
                 setattr(world, name, value)
         for name, cls in _TABLES.items():
             table = getattr(world, name)
-            for values in data[name]:
+            for values in data.get(name, []) if data["format"] == 1 else data[name]:
                 record = _record(cls, values)
                 table[record.id] = record
         for kind, record_id, operations in data["corruptions"]:
             world.corruptions[(kind, record_id)] = [
                 (op, tuple(path), value) for op, path, value in operations
             ]
+        if data["format"] == 1:
+            setup_costing(world)
     except (KeyError, TypeError, ValueError) as exc:
         raise StateFileError(f"simulator state is incomplete or damaged: {exc!r}") from exc
     return world

@@ -8,11 +8,13 @@ from typing import Any
 
 from adapters.simulator.model import (
     Address,
+    ClockEvent,
     Comment,
     Company,
     Invoice,
     InvoiceItem,
     Job,
+    JobItem,
     Location,
     Record,
     User,
@@ -84,11 +86,17 @@ class Renderer:
             data = self._job(record)
         elif isinstance(record, Invoice):
             data = self._invoice(record)
-        else:
+        elif isinstance(record, JobItem):
+            data = self._job_item(record)
+        elif isinstance(record, ClockEvent):
+            data = self._clock_event(record)
+        elif isinstance(record, Comment):
             data = self._comment(record)
+        else:
+            raise TypeError(f"not a ServiceTrade record: {type(record).__name__}")
         operations = self.world.corruptions.get((kind, record.id))
         if operations:
-            data = _apply(data, operations)
+            data = apply_corruption(data, operations)
         return data
 
     def _company(self, company: Company) -> dict[str, Any]:
@@ -204,6 +212,59 @@ class Renderer:
             "updated": invoice.updated,
         }
 
+    def job_stub(self, job_id: int) -> dict[str, Any]:
+        job = self.world.jobs[job_id]
+        return {"id": job.id, "uri": self.uri("job", job.id), "number": job.number}
+
+    def _job_item(self, item: JobItem) -> dict[str, Any]:
+        lib = self.world.lib_items[item.lib_item_id]
+        line = self.world.service_lines[item.service_line_id]
+        source: dict[str, Any] | None = None
+        if item.source == "stock":
+            source = {"type": "stock"}
+            warehouse = self.world.pl_warehouses.get(item.warehouse_id or 0)
+            if warehouse is not None:
+                source["warehouse"] = {"id": warehouse.id, "name": warehouse.name}
+        elif item.source == "vendor":
+            vendor = self.world.pl_vendors.get(item.vendor_id or 0)
+            source = {
+                "type": "vendor",
+                "vendor": None if vendor is None else {"id": vendor.id, "name": vendor.name},
+                "poNumber": item.po_number,
+                "poLineItemId": item.po_line_id,
+            }
+        return {
+            "id": item.id,
+            "uri": self.uri("jobitem", item.id),
+            "name": lib.name,
+            "description": item.description,
+            "quantity": item.quantity,
+            "cost": _cents(item.cost),
+            "usedOn": item.used_on,
+            "libItem": {"id": lib.id, "name": lib.name, "code": lib.code, "type": lib.type},
+            "serviceLine": {"id": line.id, "name": line.name, "abbr": line.abbr},
+            "job": self.job_stub(item.job_id),
+            "user": self.user_stub(item.user_id),
+            "source": source,
+            "created": item.created,
+            "updated": item.updated,
+        }
+
+    def _clock_event(self, event: ClockEvent) -> dict[str, Any]:
+        return {
+            "id": event.id,
+            "uri": self.uri("clock", event.id),
+            "user": self.user_stub(event.user_id),
+            "job": self.job_stub(event.job_id),
+            "appointment": None,
+            "activity": event.activity,
+            "eventType": event.event_type,
+            "eventTime": event.event_time,
+            "source": event.source,
+            "created": event.created,
+            "updated": event.updated,
+        }
+
     def _comment(self, comment: Comment) -> dict[str, Any]:
         return {
             "id": comment.id,
@@ -228,7 +289,7 @@ def invoice_totals(world: World, invoice: Invoice) -> tuple[Decimal, Decimal]:
     return _cents(subtotal), _cents(taxable * rate)
 
 
-def _apply(
+def apply_corruption(
     data: dict[str, Any], operations: list[tuple[str, tuple[str | int, ...], Any]]
 ) -> dict[str, Any]:
     result = copy.deepcopy(data)

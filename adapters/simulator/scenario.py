@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from adapters.simulator.costs import purchasing_day, record_job_costs, setup_costing
 from adapters.simulator.model import (
     ENTITY_TYPES,
     Address,
@@ -366,6 +367,7 @@ def generate(
     )
     _build_catalog(world)
     _build_account(world)
+    setup_costing(world)
     for _ in range(25 * scale):
         _new_customer(world, created=_before_start(world))
     _run_days(world, days, history=True)
@@ -602,6 +604,7 @@ def _simulate_day(world: World, counts: Counter[str], *, history: bool) -> None:
         now = max(moment, world.clock + 1)
         world.clock = now
         action(now)
+    purchasing_day(world, day, counts)
     world.clock = max(world.clock, day_end)
     world.today = day + timedelta(days=1)
 
@@ -697,6 +700,7 @@ def _complete_job(world: World, job: Job, now: int, counts: Counter[str]) -> Non
         invoice.approve_at = invoice_time + rng.randint(2, 40) * 3600
     world.invoices[invoice.id] = invoice
     counts["invoices_created"] += 1
+    record_job_costs(world, job, invoice, now, counts)
 
 
 def _lib(world: World, code: str) -> LibItem:
@@ -886,15 +890,60 @@ _CORRUPTIONS: dict[str, tuple[list[tuple[str, tuple[str | int, ...], Any]], ...]
         [("del", ("name",), None), ("del", ("firstName",), None), ("del", ("lastName",), None)],
         [("set", ("isTech",), "maybe")],
     ),
+    "jobitem": (
+        [("set", ("quantity",), "abc")],
+        [("del", ("job",), None)],
+        [("set", ("usedOn",), "today")],
+        [("set", ("cost",), "12.3.4")],
+    ),
+    "clockevent": (
+        [("del", ("user",), None)],
+        [("set", ("eventType",), "lunch")],
+        [("set", ("eventTime",), "noon")],
+    ),
+}
+#: PartsLedger wire corruptions (its records carry `_id`, never removed).
+_PL_CORRUPTIONS: dict[str, tuple[list[tuple[str, tuple[str | int, ...], Any]], ...]] = {
+    "vendor": (
+        [("del", ("name",), None)],
+        [("set", ("name",), "")],
+        [("set", ("is1099",), "sometimes")],
+    ),
+    "item": (
+        [("set", ("type",), "gadget")],
+        [("set", ("purchasePrice",), "free")],
+    ),
+    "warehouse": ([("del", ("name",), None)],),
+    "purchase_order": (
+        [("set", ("POLineItems", 0, "quantity"), "abc")],
+        [("del", ("number",), None)],
+        [("set", ("issueDate",), "tomorrow")],
+        [("set", ("POLineItems", 0, "amount"), "1,234.00")],
+    ),
+    "receipt": (
+        [("set", ("ShipmentReceiptLines", 0, "quantityReceived"), "lots")],
+        [("del", ("VendorId",), None), ("del", ("Vendor",), None)],
+    ),
+    "bill": (
+        [("set", ("BillLineItems", 0, "amount"), "12.3.4")],
+        [("del", ("VendorId",), None), ("del", ("Vendor",), None)],
+        [("set", ("billDate",), "someday")],
+        [("set", ("tax",), "abc")],
+    ),
 }
 
 CORRUPTIBLE_KINDS = tuple(_CORRUPTIONS)
+PL_CORRUPTIBLE_KINDS = tuple(_PL_CORRUPTIONS)
+
+
+_LINED = ("purchase_order", "receipt", "bill")
 
 
 def corrupt(world: World, kind: str, count: int) -> list[int]:
     """Persistently corrupt `count` records of `kind` on the wire; bumps `updated`; returns ids."""
-    if kind not in _CORRUPTIONS:
-        raise ValueError(f"malformed kind must be one of {sorted(_CORRUPTIONS)}, got {kind!r}")
+    table_of_variants = {**_CORRUPTIONS, **_PL_CORRUPTIONS}
+    if kind not in table_of_variants:
+        raise ValueError(f"malformed kind must be one of {sorted(table_of_variants)}, got {kind!r}")
     world.malformed_rounds += 1
     rng = random.Random(f"{world.seed}:malformed:{world.malformed_rounds}")
     table = world.table(kind)
@@ -903,11 +952,12 @@ def corrupt(world: World, kind: str, count: int) -> list[int]:
         for record_id in sorted(table)
         if (kind, record_id) not in world.corruptions
         and not (kind == "invoice" and not world.invoices[record_id].items)
+        and not (kind in _LINED and not table[record_id].lines)
         and not (kind == "company" and record_id == world.account_id)
         and not (kind == "user" and record_id == world.api_user_id)
     ]
     chosen = sorted(rng.sample(candidates, k=min(count, len(candidates))))
-    variants = _CORRUPTIONS[kind]
+    variants = table_of_variants[kind]
     for index, record_id in enumerate(chosen):
         world.corruptions[(kind, record_id)] = list(variants[index % len(variants)])
         table[record_id].updated = world.tick()

@@ -22,6 +22,7 @@ from adapters.simulator.api import (
     mutate,
 )
 from adapters.simulator.model import Record
+from adapters.simulator.partsledger import BASE_PATH as PL_BASE_PATH
 from adapters.simulator.scenario import DEFAULT_SEED, DEFAULT_START, advance
 from adapters.simulator.state import DEFAULT_TOKEN_TTL, SimConfig, SimState
 
@@ -131,6 +132,8 @@ class RunningSimulator:
         self.root_url = f"http://{host}:{server.port}"
         #: What clients use as the ServiceTrade base URL (like https://api.servicetrade.com/api).
         self.base_url = f"{self.root_url}/api"
+        #: The PartsLedger API base URL of the same world.
+        self.partsledger_url = f"{self.root_url}{PL_BASE_PATH}"
         self.control_url = f"{self.root_url}/_sim"
 
     @property
@@ -215,7 +218,7 @@ def run_simulator(
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},
-        name=f"servicetrade-simulator-{server.port}",
+        name=f"source-simulator-{server.port}",
         daemon=True,
     )
     thread.start()

@@ -23,12 +23,17 @@ DEFAULT_USERNAME = "recon"
 DEFAULT_PASSWORD = "recon-sim"
 DEFAULT_CLIENT_ID = "recon"
 DEFAULT_CLIENT_SECRET = "recon-sim-secret"
+#: PartsLedger's API client credentials (its own, traded for a bearer token).
+DEFAULT_PL_CLIENT_ID = "recon-partsledger"
+DEFAULT_PL_CLIENT_SECRET = "recon-pl-secret"
 DEFAULT_TOKEN_TTL = 3600
 #: ServiceTrade keeps a few live sessions per user and silently drops the oldest.
 SESSION_CAP = 5
 REFRESH_TOKEN_TTL = 30 * 86_400
 
 FAULT_KINDS = ("rate_limit", "server_error", "slow", "drop")
+#: The APIs a fault can be aimed at; a fault without one hits the next request to either.
+SYSTEMS = ("servicetrade", "partsledger")
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class SimConfig:
     password: str = DEFAULT_PASSWORD
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str = DEFAULT_CLIENT_SECRET
+    pl_client_id: str = DEFAULT_PL_CLIENT_ID
+    pl_client_secret: str = DEFAULT_PL_CLIENT_SECRET
     #: When set and present, the world is loaded from this file instead of generated, and
     #: `SimState.save` writes it back (run_simulator and serve do so when they stop).
     state_file: Path | None = None
@@ -56,9 +63,13 @@ class Fault:
     status: int = 503
     retry_after: str = "1"
     seconds: float = 0.0
+    system: str | None = None  # servicetrade | partsledger | None (either)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "remaining": self.remaining}
+        described: dict[str, Any] = {"kind": self.kind, "remaining": self.remaining}
+        if self.system is not None:
+            described["system"] = self.system
+        return described
 
 
 @dataclass
@@ -75,6 +86,7 @@ class Sessions:
     users: dict[str, str] = field(default_factory=dict)
     access: dict[str, AccessToken] = field(default_factory=dict)
     refresh: dict[str, tuple[str, float]] = field(default_factory=dict)
+    partsledger: dict[str, AccessToken] = field(default_factory=dict)
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -211,8 +223,34 @@ class SimState:
             entry = self.sessions.access.get(token)
         return entry is not None and self._wall() < entry.expires_at
 
+    # --- PartsLedger ----------------------------------------------------------------------
+
+    def pl_client_ok(self, client_id: str, client_secret: str) -> bool:
+        return client_id == self.config.pl_client_id and secrets.compare_digest(
+            client_secret, self.config.pl_client_secret
+        )
+
+    def issue_pl_token(self, client_id: str) -> dict[str, Any]:
+        """An opaque PartsLedger access token (no refresh token: ask again when it expires)."""
+        now = self._wall()
+        expires_at = float(math.ceil(now + self.config.token_ttl))
+        token = "pl_" + secrets.token_hex(20)
+        with self.lock:
+            self.sessions.partsledger[token] = AccessToken(client_id, expires_at)
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(expires_at - int(now)),
+        }
+
+    def pl_bearer_ok(self, token: str) -> bool:
+        with self.lock:
+            entry = self.sessions.partsledger.get(token)
+        return entry is not None and self._wall() < entry.expires_at
+
     def expire_auth(self, *, sessions: bool, tokens: bool) -> dict[str, int]:
-        """Drop live sessions and/or access tokens (refresh tokens survive), as an outage would."""
+        """Drop live sessions and/or access tokens of both APIs (ServiceTrade refresh tokens
+        survive), as an outage would."""
         with self.lock:
             dropped = {"sessions": 0, "tokens": 0}
             if sessions:
@@ -220,8 +258,9 @@ class SimState:
                 self.sessions.users.clear()
                 self.sessions.by_user.clear()
             if tokens:
-                dropped["tokens"] = len(self.sessions.access)
+                dropped["tokens"] = len(self.sessions.access) + len(self.sessions.partsledger)
                 self.sessions.access.clear()
+                self.sessions.partsledger.clear()
             return dropped
 
     # --- faults ---------------------------------------------------------------------------
@@ -230,15 +269,14 @@ class SimState:
         with self.lock:
             self.faults.append(fault)
 
-    def take_fault(self) -> Fault | None:
-        """The fault the next API request suffers, if any (first queued first)."""
+    def take_fault(self, system: str = "servicetrade") -> Fault | None:
+        """The fault the next request to `system` suffers, if any (first queued first)."""
         with self.lock:
-            while self.faults and self.faults[0].remaining <= 0:
-                self.faults.pop(0)
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                self.faults.pop(0)
-            return fault
+            self.faults = [fault for fault in self.faults if fault.remaining > 0]
+            for index, fault in enumerate(self.faults):
+                if fault.system is None or fault.system == system:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self.faults.pop(index)
+                    return fault
+            return None

@@ -186,3 +186,55 @@ def test_a_missing_tax_table_is_a_schema_error(tmp_path: Path) -> None:
             read_tax_districts(engine)
     finally:
         engine.dispose()
+
+
+COSTS_MAPPING = Mapping(
+    ar_control_account=1100,
+    default_income_account=4000,
+    ap_control_account=2010,
+    inventory_account=1210,
+    direct_expense_account=5100,
+    freight_account=5400,
+    purchase_tax_account=7150,
+    employees={"Dana Q Smith": 12, "12": 12, "tech-7": 7, "31": 31},
+    cost_codes={"part": (Decimal("1.1"), 1), "hvac/labor": (Decimal("2.000"), 2)},
+    default_cost_code=(Decimal("9"), 5),
+)
+
+
+def test_the_chart_holds_the_payables_and_job_cost_accounts_the_mapping_names() -> None:
+    chart = sandbox_accounts(COSTS_MAPPING)
+    assert (chart[2010].acttyp, chart[1210].acttyp) == (7, 2)  # AP control, inventory
+    assert (chart[5100].acttyp, chart[5100].csttyp) == (13, 2)  # keeps the labor cost type
+    assert chart[5400].acttyp == 13  # freight on a direct expense account stays one
+    assert chart[7150].acttyp == 15  # a new purchase tax account is overhead
+    fresh = sandbox_accounts(Mapping(1100, 4000, direct_expense_account=5600))
+    assert (fresh[5600].acttyp, fresh[5600].csttyp) == (13, 1)
+    with pytest.raises(SageConfigError, match="ledger account 4000"):
+        sandbox_accounts(Mapping(1100, 4000, ap_control_account=4000))
+    with pytest.raises(SageConfigError, match="the freight account"):
+        sandbox_accounts(Mapping(1100, 4000, freight_account=2000, ap_control_account=2000))
+
+
+def test_employees_and_cost_codes_the_mapping_names_are_seeded(tmp_path: Path) -> None:
+    counts = init_sandbox(_url(tmp_path), COSTS_MAPPING)
+    assert (counts["employ"], counts["cstcde"]) == (3, 3)
+    assert _rows(tmp_path, "SELECT recnum, lstnme, fstnme, status FROM employ ORDER BY recnum") == [
+        (7, "tech-7", "", 1),
+        (12, "Smith", "Dana Q", 1),
+        (31, "Employee 31", "", 1),
+    ]
+    codes = _rows(tmp_path, "SELECT CAST(recnum AS TEXT), cdenme FROM cstcde ORDER BY recnum")
+    assert codes == [("1.1", "recon: part"), ("2", "recon: hvac/labor"), ("9", "recon: default")]
+
+
+def test_reset_also_drops_the_import_log_of_the_simulated_file_import(tmp_path: Path) -> None:
+    init_sandbox(_url(tmp_path), MAPPING)
+    with sqlite3.connect(tmp_path / "sage.db") as connection:
+        connection.execute("CREATE TABLE recon_import_log (batch_id TEXT PRIMARY KEY)")
+        connection.execute("INSERT INTO recon_import_log VALUES ('batch-1')")
+    connection.close()
+    init_sandbox(_url(tmp_path), MAPPING)  # not taken for a foreign table
+    init_sandbox(_url(tmp_path), MAPPING, reset=True)
+    tables = {name for (name,) in _rows(tmp_path, "SELECT name FROM sqlite_master")}
+    assert "recon_import_log" not in tables and "dlypyr" in tables

@@ -163,6 +163,17 @@ def test_pages_through_small_pages_completely(sim: RunningSimulator) -> None:
         assert sorted(all_ids(client, "location")) == sorted(sim.state.world.locations)
 
 
+def test_pages_job_items_and_clock_events(sim: RunningSimulator) -> None:
+    world = sim.state.world
+    with client_for(sim, OAUTH, page_limits={"jobitem": 50, "clockevent": 60}) as client:
+        assert sorted(all_ids(client, "jobitem")) == sorted(world.job_items)
+        pages = list(client.iter_pages("clockevent"))
+        assert len(pages) == -(-len(world.clock_events) // 60)
+        assert sorted(r["id"] for page in pages for r in page) == sorted(world.clock_events)
+        event_id = next(iter(world.clock_events))
+        assert client.get("clockevent", event_id)["id"] == event_id
+
+
 def test_job_pages_include_canceled_jobs(sim: RunningSimulator) -> None:
     jobs = sim.state.world.jobs
     assert any(job.status == "canceled" for job in jobs.values())

@@ -16,10 +16,12 @@ from adapters.simulator.model import World
 from adapters.simulator.render import Renderer
 from adapters.simulator.scenario import CORRUPTIBLE_KINDS, advance, corrupt, generate
 from domain.source import (
+    ClockEvent,
     Company,
     Invoice,
     InvoiceItem,
     Job,
+    JobItem,
     Location,
     PayloadError,
     User,
@@ -28,8 +30,8 @@ from domain.source import (
 )
 
 TZ = "America/New_York"
-KINDS = ("company", "location", "user", "job", "invoice")
-SNAPSHOTS = (Company, Location, User, Job, Invoice)
+KINDS = ("company", "location", "user", "job", "invoice", "jobitem", "clockevent")
+SNAPSHOTS = (Company, Location, User, Job, Invoice, JobItem, ClockEvent)
 
 
 def wire_records(world: World, kind: str) -> list[dict[str, Any]]:
@@ -80,6 +82,35 @@ INVOICE: dict[str, Any] = {
             },
         },
     ],
+}
+
+
+JOB_ITEM: dict[str, Any] = {
+    "id": 2500500000000004,
+    "name": "Overtime Labor",
+    "description": "Overtime Labor",
+    "quantity": Decimal("1.25"),
+    "cost": Decimal("34.00"),
+    "usedOn": 1790910000,  # 2026-10-02 03:00 UTC: still Oct 1 in New York
+    "libItem": {"id": 11, "name": "Overtime Labor", "code": "LAB-OT", "type": "labor"},
+    "serviceLine": {"id": 6, "name": "HVAC", "abbr": "HVAC"},
+    "job": {"id": 2500000000000118, "number": 10002},
+    "user": {"id": 2500000000000044, "name": "Andre Lowery"},
+    "source": None,
+    "created": 1790949600,
+    "updated": 1790949600,
+}
+CLOCK_EVENT: dict[str, Any] = {
+    "id": 2500500000000002,
+    "user": {"id": 2500000000000044, "name": "Andre Lowery"},
+    "job": {"id": 2500000000000118, "number": 10002},
+    "appointment": None,
+    "activity": "onsite",
+    "eventType": "clockin",
+    "eventTime": 1790936100,
+    "source": "mobile",
+    "created": 1790936100,
+    "updated": 1790936100,
 }
 
 
@@ -157,6 +188,53 @@ def test_an_invoice_maps_to_its_snapshot() -> None:
     )
 
 
+def test_a_labor_job_item_maps_to_its_snapshot() -> None:
+    assert read_record("jobitem", JOB_ITEM, tz=TZ) == JobItem(
+        id="2500500000000004",
+        job_id="2500000000000118",
+        item_type="labor",
+        name="Overtime Labor",
+        code="LAB-OT",
+        quantity=Decimal("1.25"),
+        cost=Decimal("34.00"),
+        used_on="2026-10-01",
+        technician_id="2500000000000044",
+        source="stock",
+        service_line="HVAC",
+        description="Overtime Labor",
+    )
+
+
+def test_a_part_bought_for_the_job_has_the_vendor_source() -> None:
+    raw = {
+        **JOB_ITEM,
+        "libItem": {"id": 19, "name": "Programmable Thermostat", "code": "PRT-TSTAT",
+                    "type": "Part"},
+        "source": {"type": "vendor", "vendor": {"id": 1007, "name": "Dogwood"},
+                   "poNumber": "PO-4003"},
+    }  # fmt: skip
+    item = read_record("jobitem", raw, tz=TZ)
+    assert isinstance(item, JobItem)
+    assert (item.source, item.item_type, item.code) == ("vendor", "part", "PRT-TSTAT")
+    stock = read_record("jobitem", {**raw, "source": {"type": "stock"}}, tz=TZ)
+    assert isinstance(stock, JobItem) and stock.source == "stock"
+
+
+def test_a_clock_event_maps_to_its_snapshot() -> None:
+    assert read_record("clockevent", CLOCK_EVENT, tz=TZ) == ClockEvent(
+        id="2500500000000002",
+        user_id="2500000000000044",
+        job_id="2500000000000118",
+        event_type="clockin",
+        activity="onsite",
+        event_time=1790936100,
+    )
+    bare = {"id": 3, "user": 4, "eventType": "CLOCKOUT", "eventTime": "1790936100"}
+    event = read_record("clockevent", bare, tz=TZ)
+    assert isinstance(event, ClockEvent)
+    assert (event.job_id, event.event_type, event.activity) == ("", "clockout", "onsite")
+
+
 def test_the_transaction_date_is_the_local_date_in_the_given_zone() -> None:
     invoice = read_record("invoice", INVOICE, tz="UTC")
     assert isinstance(invoice, Invoice)
@@ -224,6 +302,14 @@ def replaced(raw: dict[str, Any], value: Any, *path: str | int) -> dict[str, Any
         ("location", {"id": 1, "name": "Main"}, r"company: missing"),
         ("location", {"id": 1, "name": "Main", "companyId": 2, "taxable": "yes"}, r"true or false"),
         ("user", {"id": 1, "isTech": True}, r"name: missing"),
+        ("jobitem", without(JOB_ITEM, "job"), r"job: missing"),
+        ("jobitem", without(JOB_ITEM, "cost"), r"cost: missing"),
+        ("jobitem", replaced(JOB_ITEM, "today", "usedOn"), r"usedOn: expected Unix seconds"),
+        ("jobitem", replaced(JOB_ITEM, {"type": "truck"}, "source"), r"source: expected one of"),
+        ("jobitem", without(replaced(JOB_ITEM, {}, "libItem"), "name"), r"libItem\.name: missing"),
+        ("clockevent", without(CLOCK_EVENT, "user"), r"user: missing"),
+        ("clockevent", replaced(CLOCK_EVENT, "lunch", "eventType"), r"clockin.*'lunch'"),
+        ("clockevent", replaced(CLOCK_EVENT, "noon", "eventTime"), r"eventTime"),
         ("widget", {"id": 1}, r"unknown source kind 'widget'"),
         ("company", ["not", "an", "object"], r"expected a JSON object, got list"),
     ],
@@ -260,7 +346,8 @@ FIELD_NAMES = (
     "id", "name", "status", "customer", "vendor", "location", "company", "companyId", "job",
     "number", "type", "items", "quantity", "price", "taxable", "libItem", "serviceLine",
     "transactionDate", "invoiceNumber", "address", "taxGroup", "isTech", "firstName", "lastName",
-    "email", "phoneNumber", "refNumber", "description",
+    "email", "phoneNumber", "refNumber", "description", "cost", "usedOn", "user", "source",
+    "eventType", "eventTime", "activity",
 )  # fmt: skip
 
 scalars = (
@@ -312,6 +399,9 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 INVOICE_PATHS = _paths(INVOICE)
+USAGE_PATHS = [("jobitem", path) for path in _paths(JOB_ITEM)] + [
+    ("clockevent", path) for path in _paths(CLOCK_EVENT)
+]
 
 
 @settings(max_examples=300)
@@ -321,3 +411,14 @@ def test_a_valid_invoice_with_any_one_field_broken_parses_or_raises(
 ) -> None:
     raw = without(INVOICE, *path) if drop else replaced(INVOICE, value, *path)
     assert_parses_or_rejects("invoice", raw)
+
+
+@settings(max_examples=200)
+@given(target=st.sampled_from(USAGE_PATHS), value=json_values, drop=st.booleans())
+def test_a_valid_job_item_or_clock_event_with_any_one_field_broken_parses_or_raises(
+    target: tuple[str, tuple[Any, ...]], value: Any, drop: bool
+) -> None:
+    kind, path = target
+    valid = JOB_ITEM if kind == "jobitem" else CLOCK_EVENT
+    raw = without(valid, *path) if drop else replaced(valid, value, *path)
+    assert_parses_or_rejects(kind, raw)

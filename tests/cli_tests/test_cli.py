@@ -46,7 +46,6 @@ def config(tmp_path: Path) -> Path:
     [
         (["reconcile", "--period", "2026-13"], "expected YYYY-MM"),
         (["reconcile", "--module", "payroll"], "expected one of clients"),
-        (["reconcile", "--module", "vendors"], "not reconciled yet"),
         (["resolve", "SAGE-acrinv-1", "--accept"], "say why"),
         (["resolve", "SAGE-acrinv-1", "--why", "x"], "exactly one of --accept or --void"),
     ],

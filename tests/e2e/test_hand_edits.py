@@ -144,4 +144,4 @@ def test_accepting_a_stray_document_stops_reporting_it(recon: Recon) -> None:
         str(recon.config),
         check=2,
     )
-    assert "already accepted" in denied.stderr
+    assert "already settled by a person" in denied.stderr

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from cli.config import default_config, write_config
+from cli.config import write_config
+from cli.demo import embedded_config
 from tests.e2e.conftest import Recon
 
 
 @pytest.mark.postgres
 def test_the_whole_job_runs_on_a_postgresql_store(tmp_path: Path, postgres_url: str) -> None:
-    data = default_config(tmp_path)
+    data = embedded_config(tmp_path)
     data["store"]["url"] = postgres_url
     write_config(tmp_path / "recon.toml", data)
     recon = Recon(tmp_path)

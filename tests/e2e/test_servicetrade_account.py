@@ -10,13 +10,17 @@ from typing import Any
 import pytest
 
 from adapters.servicetrade.client import build_client
+from adapters.servicetrade.feed import ServiceTradeFeed
 from adapters.simulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    DEFAULT_PL_CLIENT_ID,
+    DEFAULT_PL_CLIENT_SECRET,
     RunningSimulator,
     run_simulator,
 )
 from cli.config import default_config, write_config
+from cli.demo import technicians
 from tests.e2e.conftest import Recon
 
 
@@ -35,6 +39,16 @@ def setup(tmp_path: Path, sim: RunningSimulator, **mapping: Any) -> Recon:
         "client_secret": DEFAULT_CLIENT_SECRET,
         "timezone": "America/New_York",
     }
+    data["partsledger"] = {
+        "base_url": sim.partsledger_url,
+        "client_id": DEFAULT_PL_CLIENT_ID,
+        "client_secret": DEFAULT_PL_CLIENT_SECRET,
+    }
+    with build_client(
+        sim.base_url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET
+    ) as client:
+        names = technicians(ServiceTradeFeed(client, "America/New_York"))
+    data["mapping"]["employees"] = {name: 101 + i for i, name in enumerate(names)}
     data["mapping"].update(mapping)
     write_config(tmp_path / "recon.toml", data)
     recon = Recon(tmp_path)

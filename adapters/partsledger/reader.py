@@ -1,0 +1,369 @@
+"""Tolerant reader: PartsLedger wire records into `domain.source` snapshots.
+
+Reads only the fields recon needs; extra fields are ignored and optional ones may be missing.
+Anything unusable raises `domain.source.PayloadError` naming the field, what was expected and
+what came. PartsLedger sends money and quantities as decimal strings; ints and exact Decimals
+(JSON parsed with ``parse_float=Decimal``) are accepted too, floats and booleans refused. Ids are
+``_id`` integers (digit strings accepted). Business dates are ``YYYY-MM-DD`` (a full ISO time is
+cut to its date as written); ``updatedAt`` is an ISO 8601 time.
+
+Defaults for optional fields: vendor ``inactive``/``is1099`` false, ``terms``/``phone``/address
+""; warehouse a truck only when ``type`` is "truck" (or it has a ``technician``); purchase order
+``WarehouseId`` ""; line ``quantityReceived`` 0, ``ItemId``/``JobId`` ""; receipt line
+``PurchaseOrderId`` "" (or the nested ``POLineItem.PurchaseOrderId``); bill ``dueDate`` the bill
+date, ``tax``/``freight`` 0, ``PurchaseOrderId``/``purchaseOrderNumber`` "". A list of lines may be
+named ``lines`` instead of ``POLineItems``/``ShipmentReceiptLines``/``BillLineItems``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.money import MoneyError, money
+from domain.source import (
+    Address,
+    BillLine,
+    Item,
+    PayloadError,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    ReceiptLine,
+    ShipmentReceipt,
+    Snapshot,
+    Vendor,
+    VendorBill,
+    Warehouse,
+)
+
+KINDS = ("vendor", "item", "warehouse", "purchase_order", "receipt", "bill")
+ITEM_TYPES = ("inventory", "direct", "consumable")
+_MAX_ID = 2**63
+_MAX_AMOUNT = Decimal(10) ** 12
+
+
+def source_id_of(raw: object) -> str | None:
+    """The record's `_id` as text when the payload has a usable one (also for malformed ones)."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return _id_value(raw.get("_id", raw.get("id")), "_id")
+    except PayloadError:
+        return None
+
+
+def updated_of(raw: object) -> int | None:
+    """The record's `updatedAt` as Unix seconds (for cursors); None when absent or unusable."""
+    if not isinstance(raw, Mapping):
+        return None
+    value = raw.get("updatedAt")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < _MAX_ID else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def read_record(kind: str, raw: object) -> Snapshot:
+    """The snapshot of one PartsLedger wire record of `kind`; PayloadError when unusable."""
+    if kind not in KINDS:
+        raise PayloadError(f"unknown PartsLedger kind {kind!r}; expected one of {list(KINDS)}")
+    if not isinstance(raw, Mapping):
+        raise PayloadError(f"{kind}: expected a JSON object, got {_kind_of(raw)}")
+    record = _Fields(kind, raw)
+    if kind == "vendor":
+        return _vendor(record)
+    if kind == "item":
+        return _item(record)
+    if kind == "warehouse":
+        return _warehouse(record)
+    if kind == "purchase_order":
+        return _purchase_order(record)
+    if kind == "receipt":
+        return _receipt(record)
+    return _bill(record)
+
+
+def _kind_of(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {value!r}"
+    if isinstance(value, str):
+        return f"string {value[:40]!r}"
+    if isinstance(value, int | Decimal | float):
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
+
+
+def _id_value(value: object, where: str) -> str:
+    if isinstance(value, bool):
+        raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
+    if isinstance(value, int):
+        if not 0 <= value < _MAX_ID:
+            raise PayloadError(f"{where}: expected a 64-bit id, got {value!r}")
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if len(text) > 64:
+            raise PayloadError(f"{where}: expected an id, got a {len(text)}-character string")
+        return text
+    if value is None:
+        raise PayloadError(f"{where}: missing (expected an integer id)")
+    raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
+
+
+class _Fields:
+    """Typed access to one record's (or line's) fields; errors name the field."""
+
+    def __init__(self, kind: str, raw: Mapping[str, Any], path: str = "") -> None:
+        self.raw = raw
+        self.path = path or kind
+        self.id = _id_value(raw.get("_id", raw.get("id")), f"{self.path}._id")
+
+    def where(self, name: str) -> str:
+        return f"{self.path} {self.id}: {name}"
+
+    def text(self, name: str, *, required: bool = False, default: str = "") -> str:
+        value = self.raw.get(name)
+        if value is None:
+            if required:
+                raise PayloadError(f"{self.where(name)}: missing (expected a non-empty string)")
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise PayloadError(f"{self.where(name)}: expected a string, got {_kind_of(value)}")
+        text = str(value).strip()
+        if required and not text:
+            raise PayloadError(f"{self.where(name)}: expected a non-empty string, got ''")
+        return text
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise PayloadError(f"{self.where(name)}: expected true or false, got {_kind_of(value)}")
+        return value
+
+    def ref(self, name: str, *, required: bool, nested: str = "") -> str:
+        """A foreign key (`VendorId`), or the `_id` of the nested object (`Vendor`)."""
+        value = self.raw.get(name)
+        if value is None and nested and isinstance(self.raw.get(nested), Mapping):
+            value = self.raw[nested].get("_id")
+        if value is None:
+            if required:
+                raise PayloadError(f"{self.where(name)}: missing (expected an integer id)")
+            return ""
+        return _id_value(value, self.where(name))
+
+    def amount(self, name: str, *, default: Decimal | None = None) -> Decimal:
+        value = self.raw.get(name)
+        if value is None:
+            if default is not None:
+                return default
+            raise PayloadError(f"{self.where(name)}: missing (expected a decimal string)")
+        if isinstance(value, float):
+            raise PayloadError(
+                f"{self.where(name)}: expected an exact decimal string, got float {value!r}"
+            )
+        try:
+            result = money(value)
+        except MoneyError as exc:
+            raise PayloadError(f"{self.where(name)}: {exc}") from exc
+        if abs(result) >= _MAX_AMOUNT:
+            raise PayloadError(f"{self.where(name)}: expected a plausible amount, got {value!r}")
+        return result
+
+    def day(self, name: str, *, default: str | None = None) -> str:
+        """A business date as ISO ``YYYY-MM-DD``."""
+        value = self.raw.get(name)
+        if value is None and default is not None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise PayloadError(
+                f"{self.where(name)}: expected a date as YYYY-MM-DD, got {_kind_of(value)}"
+            )
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
+            return datetime.fromisoformat(text).date().isoformat()
+        except ValueError as exc:
+            raise PayloadError(
+                f"{self.where(name)}: expected a date as YYYY-MM-DD, got {text[:40]!r}"
+            ) from exc
+
+    def lines(self, name: str) -> list[tuple[int, Mapping[str, Any]]]:
+        value = self.raw.get(name)
+        if value is None:
+            value = self.raw.get("lines")
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise PayloadError(f"{self.where(name)}: expected a list, got {_kind_of(value)}")
+        found: list[tuple[int, Mapping[str, Any]]] = []
+        for index, entry in enumerate(value):
+            if not isinstance(entry, Mapping):
+                raise PayloadError(
+                    f"{self.where(name)}[{index}]: expected a line object, got {_kind_of(entry)}"
+                )
+            found.append((index, entry))
+        return found
+
+
+def _address(record: _Fields) -> Address:
+    value = record.raw.get("Address", record.raw.get("address"))
+    if value is None:
+        return Address()
+    if not isinstance(value, Mapping):
+        raise PayloadError(f"{record.where('Address')}: expected an object, got {_kind_of(value)}")
+    parts: dict[str, str] = {}
+    for field, names in (
+        ("street", ("line1", "street")),
+        ("city", ("city",)),
+        ("state", ("state",)),
+        ("postal_code", ("zip", "postalCode")),
+    ):
+        found = next((value[name] for name in names if value.get(name) is not None), None)
+        if found is None:
+            parts[field] = ""
+        elif isinstance(found, bool) or not isinstance(found, str | int):
+            raise PayloadError(
+                f"{record.where('Address')}.{names[0]}: expected a string, got {_kind_of(found)}"
+            )
+        else:
+            parts[field] = str(found).strip()
+    return Address(**parts)
+
+
+def _vendor(record: _Fields) -> Vendor:
+    return Vendor(
+        id=record.id,
+        name=record.text("name", required=True),
+        inactive=record.flag("inactive", default=False),
+        is_1099=record.flag("is1099", default=False),
+        terms=record.text("terms"),
+        phone=record.text("phone"),
+        address=_address(record),
+    )
+
+
+def _item(record: _Fields) -> Item:
+    item_type = record.text("type", required=True).lower()
+    if item_type not in ITEM_TYPES:
+        raise PayloadError(
+            f"{record.where('type')}: expected one of {list(ITEM_TYPES)}, got {item_type!r}"
+        )
+    return Item(
+        id=record.id,
+        number=record.text("number", required=True),
+        name=record.text("name", required=True),
+        item_type=item_type,
+        purchase_price=record.amount("purchasePrice"),
+    )
+
+
+def _warehouse(record: _Fields) -> Warehouse:
+    kind = record.text("type").lower()
+    technician = record.raw.get("technician")
+    return Warehouse(
+        id=record.id,
+        name=record.text("name", required=True),
+        is_truck=kind == "truck" or (not kind and isinstance(technician, Mapping)),
+    )
+
+
+def _po_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> PurchaseOrderLine:
+    line = _Fields("line", raw, f"{parent.where('POLineItems')}[{index}]")
+    return PurchaseOrderLine(
+        id=line.id,
+        item_id=line.ref("ItemId", required=False, nested="Item"),
+        description=line.text("description"),
+        quantity=line.amount("quantity"),
+        quantity_received=line.amount("quantityReceived", default=Decimal(0)),
+        unit_cost=line.amount("amount"),
+        job_id=line.ref("JobId", required=False),
+    )
+
+
+def _purchase_order(record: _Fields) -> PurchaseOrder:
+    return PurchaseOrder(
+        id=record.id,
+        number=record.text("number", required=True),
+        vendor_id=record.ref("VendorId", required=True, nested="Vendor"),
+        warehouse_id=record.ref("WarehouseId", required=False, nested="Warehouse"),
+        issue_date=record.day("issueDate"),
+        status=record.text("status", required=True),
+        lines=tuple(_po_line(record, i, raw) for i, raw in record.lines("POLineItems")),
+    )
+
+
+def _receipt_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> ReceiptLine:
+    line = _Fields("line", raw, f"{parent.where('ShipmentReceiptLines')}[{index}]")
+    return ReceiptLine(
+        id=line.id,
+        po_id=line.ref("PurchaseOrderId", required=False),
+        po_line_id=line.ref("POLineItemId", required=True, nested="POLineItem"),
+        quantity_received=line.amount("quantityReceived"),
+        amount=line.amount("amount"),
+    )
+
+
+def _receipt(record: _Fields) -> ShipmentReceipt:
+    lines = []
+    for index, raw in record.lines("ShipmentReceiptLines"):
+        line = _receipt_line(record, index, raw)
+        nested = raw.get("POLineItem")
+        if not line.po_id and isinstance(nested, Mapping) and nested.get("PurchaseOrderId"):
+            where = f"{record.where('ShipmentReceiptLines')}[{index}].POLineItem.PurchaseOrderId"
+            po_id = _id_value(nested["PurchaseOrderId"], where)
+            line = ReceiptLine(line.id, po_id, line.po_line_id, line.quantity_received, line.amount)
+        lines.append(line)
+    return ShipmentReceipt(
+        id=record.id,
+        vendor_id=record.ref("VendorId", required=True, nested="Vendor"),
+        date_received=record.day("dateReceived"),
+        lines=tuple(lines),
+    )
+
+
+def _bill_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> BillLine:
+    line = _Fields("line", raw, f"{parent.where('BillLineItems')}[{index}]")
+    return BillLine(
+        id=line.id,
+        description=line.text("description"),
+        quantity=line.amount("quantity"),
+        unit_cost=line.amount("unitCost"),
+        amount=line.amount("amount"),
+        item_id=line.ref("ItemId", required=False),
+        po_line_id=line.ref("POLineItemId", required=False),
+        job_id=line.ref("JobId", required=False),
+    )
+
+
+def _bill(record: _Fields) -> VendorBill:
+    bill_date = record.day("billDate")
+    status = record.text("status", required=True).lower()
+    return VendorBill(
+        id=record.id,
+        number=record.text("number", required=True),
+        vendor_id=record.ref("VendorId", required=True, nested="Vendor"),
+        po_id=record.ref("PurchaseOrderId", required=False),
+        po_number=record.text("purchaseOrderNumber"),
+        bill_date=bill_date,
+        due_date=record.day("dueDate", default=bill_date),
+        status=status,
+        tax=record.amount("tax", default=Decimal(0)),
+        freight=record.amount("freight", default=Decimal(0)),
+        lines=tuple(_bill_line(record, i, raw) for i, raw in record.lines("BillLineItems")),
+    )

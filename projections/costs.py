@@ -1,0 +1,275 @@
+"""What Sage should hold for vendors, payables, journal transactions, job cost and daily
+payroll, derived from PartsLedger purchasing and ServiceTrade labor and parts.
+
+Runs after the ``expected`` projection in the same transaction (it reads the job numbers that
+projection hands out), from the latest recorded state of every record an event touched.
+Vendor numbers are handed out here, in the order vendors were first recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, func, select
+
+from adapters.store import StoredEvent
+from domain.documents import (
+    AP_INVOICES,
+    DAILY_PAYROLL,
+    JOB_COST,
+    JOURNAL,
+    VENDORS,
+    Document,
+)
+from domain.expected import (
+    ap_invoice_document,
+    bill_job_costs,
+    bill_key,
+    labor_job_cost,
+    labor_key,
+    parts_job_cost,
+    parts_journal_document,
+    parts_key,
+    payroll_document,
+    vendor_document,
+)
+from domain.mapping import JOB_PER_JOB, Mapping, MappingError
+from domain.source import (
+    PARTSLEDGER,
+    SERVICETRADE,
+    Job,
+    JobItem,
+    User,
+    Vendor,
+    VendorBill,
+    from_payload,
+)
+from projections.sources import TOPICS
+from projections.tables import expected_document, sage_number, source_state, upsert
+
+MODULES = (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
+VENDOR = "vendor"
+#: ServiceTrade job items that cost a job: what the technician worked or took from stock.
+LABOR = "labor"
+
+
+class CostsProjection:
+    """Expected documents of the five cost modules, and the vendor numbers recon assigned."""
+
+    name = "costs"
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+
+    def fingerprint(self) -> str:
+        return "costs-1:" + self.mapping.fingerprint()
+
+    def reset(self, conn: Connection) -> None:
+        conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
+        conn.execute(delete(sage_number).where(sage_number.c.kind == VENDOR))
+
+    def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
+        ids = list(dict.fromkeys(e.originator_id for e in events if e.topic in TOPICS))
+        if ids:
+            _Costs(conn, self.mapping).run(ids)
+
+
+class _Costs:
+    def __init__(self, conn: Connection, mapping: Mapping) -> None:
+        self.conn = conn
+        self.mapping = mapping
+        self.cache: dict[tuple[str, str, str], Any] = {}
+        self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _rows(self, condition: Any) -> list[dict[str, Any]]:
+        result = self.conn.execute(select(source_state).where(condition))
+        names = tuple(result.keys())
+        return [dict(zip(names, row, strict=True)) for row in result.all()]
+
+    def _snapshot(self, system: str, kind: str, source_id: str) -> Any:
+        key = (system, kind, source_id)
+        if key not in self.cache:
+            found = self._rows(
+                (source_state.c.system == system)
+                & (source_state.c.kind == kind)
+                & (source_state.c.source_id == source_id)
+            )
+            payload = found[0]["payload"] if found else None
+            self.cache[key] = None if payload is None else from_payload(kind, orjson.loads(payload))
+        return self.cache[key]
+
+    def run(self, record_ids: list[str]) -> None:
+        touched: list[dict[str, Any]] = []
+        for start in range(0, len(record_ids), 500):
+            touched.extend(
+                self._rows(source_state.c.record_id.in_(record_ids[start : start + 500]))
+            )
+        for row in sorted(touched, key=lambda r: r["first_position"]):
+            system, kind = row["system"], row["kind"]
+            if system == PARTSLEDGER and kind == "vendor":
+                self._vendor(row)
+            elif system == PARTSLEDGER and kind == "bill":
+                self._bill(row)
+            elif system == SERVICETRADE and kind == "jobitem":
+                self._job_item(row)
+        upsert(self.conn, expected_document, list(self.documents.values()))
+
+    # -- numbers ---------------------------------------------------------------------------
+
+    def vendor_number(self, vendor_id: str) -> int:
+        found = self.conn.execute(
+            select(sage_number.c.number).where(
+                sage_number.c.kind == VENDOR, sage_number.c.source_id == vendor_id
+            )
+        ).scalar()
+        if found is not None:
+            return int(found)
+        highest = self.conn.execute(
+            select(func.max(sage_number.c.number)).where(sage_number.c.kind == VENDOR)
+        ).scalar()
+        number = self.mapping.vendor_number_start if highest is None else int(highest) + 1
+        self.conn.execute(
+            sage_number.insert().values(kind=VENDOR, source_id=vendor_id, number=number)
+        )
+        return number
+
+    def job_number(self, st_job_id: str) -> int:
+        """The Sage job a ServiceTrade job's costs go to (its location's, or its own)."""
+        source_id = st_job_id
+        if self.mapping.job_numbering != JOB_PER_JOB:
+            job = self._snapshot(SERVICETRADE, "job", st_job_id)
+            if not isinstance(job, Job):
+                raise MappingError(f"ServiceTrade job {st_job_id} has not been recorded")
+            source_id = job.location_id
+        found = self.conn.execute(
+            select(sage_number.c.number).where(
+                sage_number.c.kind == "job", sage_number.c.source_id == source_id
+            )
+        ).scalar()
+        if found is None:
+            raise MappingError(
+                f"ServiceTrade job {st_job_id} has no Sage job yet (its location is not recorded)"
+            )
+        return int(found)
+
+    # -- documents -------------------------------------------------------------------------
+
+    def _put(self, document: Document, kind: str, source_id: str) -> None:
+        amount = document.amount
+        self.documents[(document.module, document.key)] = {
+            "module": document.module,
+            "key": document.key,
+            "period": document.period,
+            "digest": document.digest(),
+            "amount": None if amount is None else str(amount),
+            "body": document.canonical().decode(),
+            "problem": None,
+            "source_kind": kind,
+            "source_id": source_id,
+        }
+
+    def _problem(self, module: str, key: str, kind: str, source_id: str, problem: str) -> None:
+        self.documents[(module, key)] = {
+            "module": module,
+            "key": key,
+            "period": None,
+            "digest": None,
+            "amount": None,
+            "body": None,
+            "problem": problem,
+            "source_kind": kind,
+            "source_id": source_id,
+        }
+
+    def _drop(self, kind: str, source_id: str) -> None:
+        """Forget what a source record produced before (its documents are derived afresh)."""
+        self.conn.execute(
+            delete(expected_document).where(
+                expected_document.c.module.in_(MODULES),
+                expected_document.c.source_kind == kind,
+                expected_document.c.source_id == source_id,
+            )
+        )
+        for key in [
+            k
+            for k, d in self.documents.items()
+            if (d["source_kind"], d["source_id"]) == (kind, source_id)
+        ]:
+            del self.documents[key]
+
+    def _vendor(self, row: dict[str, Any]) -> None:
+        vendor = self._snapshot(PARTSLEDGER, "vendor", row["source_id"])
+        if not isinstance(vendor, Vendor):
+            return
+        self._put(vendor_document(vendor, self.vendor_number(vendor.id)), "vendor", vendor.id)
+
+    def _bill(self, row: dict[str, Any]) -> None:
+        bill_id = row["source_id"]
+        self._drop("bill", bill_id)
+        bill = self._snapshot(PARTSLEDGER, "bill", bill_id)
+        if not isinstance(bill, VendorBill):
+            return
+        voided = bill.status == "voided" or bool(row["deleted"])
+        try:
+            vendor = self.vendor_number(bill.vendor_id)
+            jobs = {line.job_id: self.job_number(line.job_id) for line in bill.lines if line.job_id}
+            self._put(
+                ap_invoice_document(
+                    bill, vendor_number=vendor, mapping=self.mapping, voided=voided
+                ),
+                "bill",
+                bill_id,
+            )
+            for document in bill_job_costs(
+                bill, vendor_number=vendor, job_numbers=jobs, mapping=self.mapping, voided=voided
+            ):
+                self._put(document, "bill", bill_id)
+        except MappingError as exc:
+            self._problem(
+                AP_INVOICES, bill_key(bill_id), "bill", bill_id, f"bill {bill.number}: {exc}"
+            )
+
+    def _job_item(self, row: dict[str, Any]) -> None:
+        item_id = row["source_id"]
+        self._drop("jobitem", item_id)
+        item = self._snapshot(SERVICETRADE, "jobitem", item_id)
+        if not isinstance(item, JobItem) or item.source != "stock" or row["deleted"]:
+            return  # direct purchases are costed by their PartsLedger bill
+        labor = item.item_type == LABOR
+        key = labor_key(item.id) if labor else parts_key(item.id)
+        module = DAILY_PAYROLL if labor else JOURNAL
+        try:
+            job = self.job_number(item.job_id)
+            if labor:
+                user = self._snapshot(SERVICETRADE, "user", item.technician_id)
+                name = user.name if isinstance(user, User) else ""
+                employee = self.mapping.employee_for(item.technician_id, name)
+                pay_type = self.mapping.pay_type_for(item.name, item.code)
+                options = {"job_number": job, "employee": employee, "pay_type": pay_type}
+                documents = [
+                    payroll_document(item, mapping=self.mapping, **options),
+                    labor_job_cost(item, mapping=self.mapping, **options),
+                ]
+            else:
+                documents = [
+                    parts_journal_document(item, job_number=job, mapping=self.mapping),
+                    parts_job_cost(item, job_number=job, mapping=self.mapping),
+                ]
+        except MappingError as exc:
+            self._problem(
+                module, key, "jobitem", item_id, f"job item {item.name} on job {item.job_id}: {exc}"
+            )
+            return
+        for document in documents:
+            self._put(document, "jobitem", item_id)
+
+
+def costs_documents(conn: Connection, module: str) -> Iterable[Document]:
+    """For tests: every expected document of a cost module."""
+    query = select(expected_document.c.key, expected_document.c.body, expected_document.c.period)
+    for key, body, period in conn.execute(query.where(expected_document.c.module == module)):
+        if body is not None:
+            tables = orjson.loads(body)
+            yield Document(module, key, {t: tuple(r) for t, r in tables.items()}, period)
