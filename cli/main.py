@@ -164,7 +164,7 @@ def reconcile(
             "modules": modules,
             "findings": [f.to_json() for f in findings],
         }
-        if apply and findings:
+        if apply:  # also carries on postings a batch or a crash left open
             report = rt.recon.apply(findings)
             remaining = rt.recon.reconcile(modules, period)
             result["applied"] = report.to_json()
@@ -292,7 +292,7 @@ def replay(
             "replayed_events": events,
             "findings": [f.to_json() for f in findings],
         }
-        if apply and findings:
+        if apply:
             result["applied"] = rt.recon.apply(findings).to_json()
             result["remaining"] = [f.to_json() for f in rt.recon.reconcile()]
     if as_json:

@@ -46,6 +46,7 @@ from domain.source import (
     VendorBill,
     from_payload,
 )
+from projections.rows import document_row, problem_row
 from projections.sources import TOPICS
 from projections.tables import expected_document, sage_number, source_state, upsert
 
@@ -157,31 +158,35 @@ class _Costs:
     # -- documents -------------------------------------------------------------------------
 
     def _put(self, document: Document, kind: str, source_id: str) -> None:
-        amount = document.amount
-        self.documents[(document.module, document.key)] = {
-            "module": document.module,
-            "key": document.key,
-            "period": document.period,
-            "digest": document.digest(),
-            "amount": None if amount is None else str(amount),
-            "body": document.canonical().decode(),
-            "problem": None,
-            "source_kind": kind,
-            "source_id": source_id,
-        }
+        if document.is_void and self._held_by_another(document, kind, source_id):
+            return
+        self.documents[(document.module, document.key)] = document_row(document, kind, source_id)
+
+    def _held_by_another(self, document: Document, kind: str, source_id: str) -> bool:
+        """Whether another source's active document has this key: a bill voided and entered
+        again under the same vendor invoice number leaves void job cost rows whose natural key
+        the new bill's active rows share, and the active ones are what Sage must show."""
+        held = self.documents.get((document.module, document.key))
+        if held is None:
+            found = self.conn.execute(
+                select(
+                    expected_document.c.amount,
+                    expected_document.c.source_kind,
+                    expected_document.c.source_id,
+                ).where(
+                    expected_document.c.module == document.module,
+                    expected_document.c.key == document.key,
+                )
+            ).first()
+            held = None if found is None else dict(found._mapping)
+        return (
+            held is not None
+            and (held["source_kind"], held["source_id"]) != (kind, source_id)
+            and held["amount"] is not None
+        )
 
     def _problem(self, module: str, key: str, kind: str, source_id: str, problem: str) -> None:
-        self.documents[(module, key)] = {
-            "module": module,
-            "key": key,
-            "period": None,
-            "digest": None,
-            "amount": None,
-            "body": None,
-            "problem": problem,
-            "source_kind": kind,
-            "source_id": source_id,
-        }
+        self.documents[(module, key)] = problem_row(module, key, kind, source_id, problem)
 
     def _drop(self, kind: str, source_id: str) -> None:
         """Forget what a source record produced before (its documents are derived afresh)."""

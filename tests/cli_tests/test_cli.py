@@ -97,6 +97,23 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
         ),
         (lambda d: d.pop("sage"), "sage is missing: expected a table"),
         (
+            lambda d: d["mapping"]["pay_types"].update({"Regular Labor": 12}),
+            "expected a Sage pay type 1-9",
+        ),
+        (
+            lambda d: d["mapping"]["cost_codes"].update(labor="100"),
+            'expected {code = "1.100", type = 1}',
+        ),
+        (
+            lambda d: d["mapping"]["employees"].update({"Ana": "101"}),
+            "mapping.employees.'Ana' = '101': expected a whole number",
+        ),
+        (lambda d: d["sage"].update(sink="files", drop_folder=""), "sage.drop_folder is missing"),
+        (
+            lambda d: d["partsledger"].update(base_url="https://pl.example"),
+            "partsledger.client_id is missing",
+        ),
+        (
             lambda d: d["sage"].update(url="odbc://x"),
             "sage.url 'odbc://x': expected mssql+pyodbc://",
         ),
