@@ -259,6 +259,14 @@ def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = Fals
             f"{counts['unmapped']} unmapped"
         )
     typer.echo(f"postings: {data['postings'] or 'none'}")
+    for name, tie in data.get("tie_outs", {}).items():
+        if name == "unmapped":
+            continue
+        verdict = "ties" if tie["ties"] else f"{len(tie['differences'])} groups differ"
+        typer.echo(
+            f"tie-out {name:14} expected {tie['expected_total']:>12}  "
+            f"Sage {tie['sage_total']:>12}  {verdict}"
+        )
 
 
 @quarantine_app.command("list")

@@ -65,7 +65,7 @@ class CostsProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "costs-1:" + self.mapping.fingerprint()
+        return "costs-2:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
