@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Connection, Select, bindparam, delete, func, select
 
 from adapters.store import StoredEvent
-from domain.documents import AR_INVOICES, JOBS, Document, collector_paused, digest_of
+from domain.documents import AR_INVOICES, JOBS, Document, collector_paused
 from domain.expected import (
     ar_invoice_document,
     client_document,
@@ -37,6 +37,7 @@ from domain.source import (
     Location,
     from_payload,
 )
+from projections.rows import document_row, problem_row
 from projections.sources import TOPICS
 from projections.tables import expected_document, records, sage_number, source_state, upsert
 
@@ -54,7 +55,7 @@ class ExpectedProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "expected-1:" + self.mapping.fingerprint()
+        return "expected-2:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document))
@@ -242,32 +243,10 @@ class _Derivation:
         self.documents.clear()
 
     def _put(self, document: Document, kind: str, source_id: str) -> None:
-        body = document.canonical()
-        amount = document.amount
-        self.documents[(document.module, document.key)] = {
-            "module": document.module,
-            "key": document.key,
-            "period": document.period,
-            "digest": digest_of(body),
-            "amount": None if amount is None else str(amount),
-            "body": body.decode(),
-            "problem": None,
-            "source_kind": kind,
-            "source_id": source_id,
-        }
+        self.documents[(document.module, document.key)] = document_row(document, kind, source_id)
 
     def _problem(self, module: str, key: str, kind: str, source_id: str, problem: str) -> None:
-        self.documents[(module, key)] = {
-            "module": module,
-            "key": key,
-            "period": None,
-            "digest": None,
-            "amount": None,
-            "body": None,
-            "problem": problem,
-            "source_kind": kind,
-            "source_id": source_id,
-        }
+        self.documents[(module, key)] = problem_row(module, key, kind, source_id, problem)
 
     def _drop(self, kind: str, source_id: str) -> None:
         """No document for this record: its rows go when the page is written.
