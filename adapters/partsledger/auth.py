@@ -10,33 +10,21 @@ ServiceTrade's OAuth2, so it is that class, with PartsLedger's error for unusabl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from typing import ClassVar
 
 from adapters.partsledger.errors import AuthError
-from adapters.servicetrade.auth import REFRESH_MARGIN, OAuth2ClientCredentials
+from adapters.servicetrade.auth import OAuth2ClientCredentials
 
 #: Path of the token endpoint under the API base URL.
 TOKEN_PATH = "auth/token"
 
 
 class PartsLedgerTokenAuth(OAuth2ClientCredentials):
-    """Bearer tokens from PartsLedger's token endpoint; renewed before expiry and on 401."""
+    """Bearer tokens from PartsLedger's token endpoint; renewed before expiry and on 401.
 
-    def __init__(
-        self,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        refresh_margin: float = REFRESH_MARGIN,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            token_url,
-            client_id,
-            client_secret,
-            refresh_margin=refresh_margin,
-            clock=clock,
-            auth_error=AuthError,
-        )
+    Takes `OAuth2ClientCredentials`' arguments (token_url, client_id, client_secret,
+    refresh_margin, clock); an unusable token answer raises PartsLedger's `AuthError`.
+    """
+
+    default_auth_error: ClassVar[Callable[..., Exception]] = AuthError

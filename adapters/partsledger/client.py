@@ -2,33 +2,28 @@
 
 All failures leave as `adapters.partsledger.errors` exceptions. Transient ones (429, 5xx,
 timeouts, dropped connections) are retried with exponential backoff and jitter, honouring
-`Retry-After` (the same policy as the ServiceTrade client, `adapters.servicetrade.retry`).
+`Retry-After` (the same policy as the ServiceTrade client: `adapters.httpclient`).
 The client only reads, so every call may be retried.
 """
 
 from __future__ import annotations
 
-import json
-import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from adapters.httpclient import DEFAULT_TIMEOUT, HttpSourceClient, new_http, parse_json
+from adapters.httperrors import ErrorKinds
 from adapters.partsledger.auth import TOKEN_PATH, PartsLedgerTokenAuth
-from adapters.partsledger.errors import (
-    PartsLedgerError,
-    RateLimitedError,
-    ResponseFormatError,
-    error_for_response,
-    error_for_transport,
-)
-from adapters.servicetrade.client import request_of
-from adapters.servicetrade.retry import Backoff, Retry
+from adapters.partsledger.errors import PARTSLEDGER_ERRORS, ResponseFormatError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from adapters.httpclient import ClientOptions
 
 #: Record kinds recon reads, with their resource path under the API base URL.
 RESOURCES = {
@@ -42,10 +37,7 @@ RESOURCES = {
 #: Records per page asked for: the documented default and maximum.
 PAGE_LIMIT = 1000
 
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "recon/0.1 (+partsledger adapter)"
-
-_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 def iso_utc(moment: int) -> str:
@@ -53,37 +45,22 @@ def iso_utc(moment: int) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class PartsLedgerClient:
-    """The PartsLedger API as recon uses it (reads only). Thread-compatible, not thread-safe."""
+class PartsLedgerClient(HttpSourceClient):
+    """The PartsLedger API as recon uses it (reads only). Thread-compatible, not thread-safe.
+
+    `options` are `adapters.httpclient.ClientOptions`: max_attempts, backoff_base, backoff_cap,
+    max_retry_wait, sleep, rng (the retry policy), clock, owns_http.
+    """
+
+    errors: ClassVar[ErrorKinds[Any]] = PARTSLEDGER_ERRORS
 
     def __init__(
-        self,
-        http: httpx.Client,
-        *,
-        max_attempts: int = 5,
-        backoff_base: float = 1.0,
-        backoff_cap: float = 60.0,
-        max_retry_wait: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.time,
-        page_limit: int = PAGE_LIMIT,
-        owns_http: bool = False,
+        self, http: httpx.Client, *, page_limit: int = PAGE_LIMIT, **options: Unpack[ClientOptions]
     ) -> None:
         if page_limit < 1:
             raise ValueError(f"page_limit must be at least 1, got {page_limit}")
-        self._http = http
-        self._backoff = Backoff(
-            max_attempts=max_attempts,
-            backoff_base=backoff_base,
-            backoff_cap=backoff_cap,
-            max_retry_wait=max_retry_wait,
-            sleep=sleep,
-            rng=rng,
-        )
-        self._clock = clock
+        super().__init__(http, **options)
         self._page_limit = page_limit
-        self._owns_http = owns_http
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -127,48 +104,11 @@ class PartsLedgerClient:
             )
         return body
 
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> PartsLedgerClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # --- transport ------------------------------------------------------------------------
 
     def _call(self, path: str, params: dict[str, Any] | None) -> Any:
-        """One GET with retries; returns the parsed JSON body."""
-
-        def attempt() -> Any:
-            error: PartsLedgerError
-            try:
-                response = self._http.get(path, params=params)
-            except httpx.HTTPError as exc:
-                error = error_for_transport(exc, request_of(exc))
-                error.__cause__ = exc
-                if not isinstance(exc, _RETRYABLE_TRANSPORT):
-                    raise error from exc
-                raise Retry(error) from exc
-            found = error_for_response(response, now=self._clock)
-            if found is None:
-                return _json(response)
-            if isinstance(found, RateLimitedError):
-                raise Retry(found, found.retry_after)
-            if found.status_code is not None and found.status_code >= 500:
-                raise Retry(found)
-            raise found from found.__cause__
-
-        return self._backoff.run(attempt)
+        """One GET with retries (every call may be retried); returns the parsed JSON body."""
+        return self._request("GET", path, _json, params=params)
 
 
 def _resource(kind: str) -> str:
@@ -181,14 +121,7 @@ def _resource(kind: str) -> str:
 
 
 def _json(response: httpx.Response) -> Any:
-    request = response.request
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        raise ResponseFormatError(
-            f"{request.method} {request.url}: expected a JSON body, got {response.content[:80]!r}",
-            status_code=response.status_code,
-        ) from exc
+    return parse_json(response, ResponseFormatError)
 
 
 def _page(kind: str, body: Any) -> tuple[list[dict[str, Any]], bool, str | None]:
@@ -228,11 +161,6 @@ def build_client(
     if not client_id or not client_secret:
         raise ValueError("PartsLedger needs a client_id and a client_secret")
     root = base_url.rstrip("/")
-    http = httpx.Client(
-        base_url=root + "/",
-        auth=PartsLedgerTokenAuth(f"{root}/{TOKEN_PATH}", client_id, client_secret, clock=clock),
-        timeout=timeout,
-        transport=transport,
-        headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-    )
+    auth = PartsLedgerTokenAuth(f"{root}/{TOKEN_PATH}", client_id, client_secret, clock=clock)
+    http = new_http(root, auth, timeout=timeout, transport=transport, user_agent=USER_AGENT)
     return PartsLedgerClient(http, owns_http=True, clock=clock, **options)

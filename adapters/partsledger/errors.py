@@ -1,7 +1,7 @@
-"""PartsLedger adapter errors: httpx failures and HTTP statuses translated once, here.
+"""PartsLedger adapter errors: the hierarchy httpx failures and HTTP statuses become.
 
 Hierarchy (every error chains the httpx exception it came from), mirroring ServiceTrade's and
-translated by the same code (`adapters.servicetrade.errors.translate_response`)::
+translated by the same code (`adapters.httperrors.translate_response`)::
 
     PartsLedgerError                  anything the adapter could not do
     ├── AuthError                     401/403, or client credentials/tokens refused or unusable
@@ -13,50 +13,27 @@ translated by the same code (`adapters.servicetrade.errors.translate_response`):
     └── PartsLedgerTransportError     timeouts, refused/dropped connections, protocol errors
 
 `RateLimitedError`, `ServerError` and `PartsLedgerTransportError` are transient: the client
-retries them with backoff before letting them out.
+retries them with backoff before letting them out. `PartsLedgerError` is an
+`adapters.httperrors.SourceApiError`.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable
-from typing import Any
-
 import httpx
 
-from adapters.servicetrade.errors import ErrorKinds, translate_response, translate_transport
+from adapters.httperrors import ErrorKinds, SourceApiError, SourceRateLimited, json_object
 
 
-class PartsLedgerError(Exception):
+class PartsLedgerError(SourceApiError):
     """A PartsLedger call failed; `status_code` and `messages` when the server answered."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        messages: tuple[str, ...] = (),
-        method: str = "",
-        url: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.messages = messages
-        self.method = method
-        self.url = url
 
 
 class AuthError(PartsLedgerError):
     """Not authenticated: client credentials refused, token expired or unusable."""
 
 
-class RateLimitedError(PartsLedgerError):
+class RateLimitedError(PartsLedgerError, SourceRateLimited):
     """429 Too Many Requests; `retry_after` is the server's advice in seconds, if it gave one."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ServerError(PartsLedgerError):
@@ -84,11 +61,8 @@ TRANSIENT_ERRORS = (RateLimitedError, ServerError, PartsLedgerTransportError)
 
 def error_messages(response: httpx.Response) -> tuple[str, ...]:
     """The messages of an error body: ``{"error": code, "message": text}`` (or a list)."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return ()
-    if not isinstance(body, dict):
+    body = json_object(response)
+    if body is None:
         return ()
     message, code = body.get("message"), body.get("error")
     if isinstance(message, list):
@@ -111,15 +85,3 @@ PARTSLEDGER_ERRORS: ErrorKinds[PartsLedgerError] = ErrorKinds(
     transport=PartsLedgerTransportError,
     messages=error_messages,
 )
-
-
-def error_for_response(
-    response: httpx.Response, *, now: Callable[[], float] = time.time
-) -> PartsLedgerError | None:
-    """The PartsLedger error for a non-2xx response (chained to httpx's), or None for 2xx."""
-    return translate_response(response, PARTSLEDGER_ERRORS, now=now)
-
-
-def error_for_transport(exc: httpx.HTTPError, request: httpx.Request | None) -> PartsLedgerError:
-    """The PartsLedger error for an httpx exception raised instead of a response."""
-    return translate_transport(exc, request, PARTSLEDGER_ERRORS)

@@ -22,7 +22,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.money import MoneyError, money
+from adapters import wire
+from adapters.wire import MAX_ID, Fields, id_value, kind_of, string_value
 from domain.source import (
     Address,
     BillLine,
@@ -40,18 +41,11 @@ from domain.source import (
 
 KINDS = ("vendor", "item", "warehouse", "purchase_order", "receipt", "bill")
 ITEM_TYPES = ("inventory", "direct", "consumable")
-_MAX_ID = 2**63
-_MAX_AMOUNT = Decimal(10) ** 12
 
 
 def source_id_of(raw: object) -> str | None:
     """The record's `_id` as text when the payload has a usable one (also for malformed ones)."""
-    if not isinstance(raw, Mapping):
-        return None
-    try:
-        return _id_value(raw.get("_id", raw.get("id")), "_id")
-    except PayloadError:
-        return None
+    return wire.source_id_of(raw, "_id")
 
 
 def updated_of(raw: object) -> int | None:
@@ -62,7 +56,7 @@ def updated_of(raw: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if 0 <= value < _MAX_ID else None
+        return value if 0 <= value < MAX_ID else None
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -79,7 +73,7 @@ def read_record(kind: str, raw: object) -> Snapshot:
     if kind not in KINDS:
         raise PayloadError(f"unknown PartsLedger kind {kind!r}; expected one of {list(KINDS)}")
     if not isinstance(raw, Mapping):
-        raise PayloadError(f"{kind}: expected a JSON object, got {_kind_of(raw)}")
+        raise PayloadError(f"{kind}: expected a JSON object, got {kind_of(raw)}")
     record = _Fields(kind, raw)
     if kind == "vendor":
         return _vendor(record)
@@ -94,66 +88,12 @@ def read_record(kind: str, raw: object) -> Snapshot:
     return _bill(record)
 
 
-def _kind_of(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {value!r}"
-    if isinstance(value, str):
-        return f"string {value[:40]!r}"
-    if isinstance(value, int | Decimal | float):
-        return f"{type(value).__name__} {value!r}"
-    return type(value).__name__
+class _Fields(Fields):
+    """PartsLedger's record (or line) fields: `_id`; money and quantities as decimal strings."""
 
-
-def _id_value(value: object, where: str) -> str:
-    if isinstance(value, bool):
-        raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
-    if isinstance(value, int):
-        if not 0 <= value < _MAX_ID:
-            raise PayloadError(f"{where}: expected a 64-bit id, got {value!r}")
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        if len(text) > 64:
-            raise PayloadError(f"{where}: expected an id, got a {len(text)}-character string")
-        return text
-    if value is None:
-        raise PayloadError(f"{where}: missing (expected an integer id)")
-    raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
-
-
-class _Fields:
-    """Typed access to one record's (or line's) fields; errors name the field."""
-
-    def __init__(self, kind: str, raw: Mapping[str, Any], path: str = "") -> None:
-        self.raw = raw
-        self.path = path or kind
-        self.id = _id_value(raw.get("_id", raw.get("id")), f"{self.path}._id")
-
-    def where(self, name: str) -> str:
-        return f"{self.path} {self.id}: {name}"
-
-    def text(self, name: str, *, required: bool = False, default: str = "") -> str:
-        value = self.raw.get(name)
-        if value is None:
-            if required:
-                raise PayloadError(f"{self.where(name)}: missing (expected a non-empty string)")
-            return default
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise PayloadError(f"{self.where(name)}: expected a string, got {_kind_of(value)}")
-        text = str(value).strip()
-        if required and not text:
-            raise PayloadError(f"{self.where(name)}: expected a non-empty string, got ''")
-        return text
-
-    def flag(self, name: str, *, default: bool) -> bool:
-        value = self.raw.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise PayloadError(f"{self.where(name)}: expected true or false, got {_kind_of(value)}")
-        return value
+    id_key = "_id"
+    amount_expected = "a decimal string"
+    exact_expected = "an exact decimal string"
 
     def ref(self, name: str, *, required: bool, nested: str = "") -> str:
         """A foreign key (`VendorId`), or the `_id` of the nested object (`Vendor`)."""
@@ -164,25 +104,7 @@ class _Fields:
             if required:
                 raise PayloadError(f"{self.where(name)}: missing (expected an integer id)")
             return ""
-        return _id_value(value, self.where(name))
-
-    def amount(self, name: str, *, default: Decimal | None = None) -> Decimal:
-        value = self.raw.get(name)
-        if value is None:
-            if default is not None:
-                return default
-            raise PayloadError(f"{self.where(name)}: missing (expected a decimal string)")
-        if isinstance(value, float):
-            raise PayloadError(
-                f"{self.where(name)}: expected an exact decimal string, got float {value!r}"
-            )
-        try:
-            result = money(value)
-        except MoneyError as exc:
-            raise PayloadError(f"{self.where(name)}: {exc}") from exc
-        if abs(result) >= _MAX_AMOUNT:
-            raise PayloadError(f"{self.where(name)}: expected a plausible amount, got {value!r}")
-        return result
+        return id_value(value, self.where(name))
 
     def day(self, name: str, *, default: str | None = None) -> str:
         """A business date as ISO ``YYYY-MM-DD``."""
@@ -191,7 +113,7 @@ class _Fields:
             return default
         if not isinstance(value, str) or not value.strip():
             raise PayloadError(
-                f"{self.where(name)}: expected a date as YYYY-MM-DD, got {_kind_of(value)}"
+                f"{self.where(name)}: expected a date as YYYY-MM-DD, got {kind_of(value)}"
             )
         text = value.strip()
         try:
@@ -210,12 +132,12 @@ class _Fields:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise PayloadError(f"{self.where(name)}: expected a list, got {_kind_of(value)}")
+            raise PayloadError(f"{self.where(name)}: expected a list, got {kind_of(value)}")
         found: list[tuple[int, Mapping[str, Any]]] = []
         for index, entry in enumerate(value):
             if not isinstance(entry, Mapping):
                 raise PayloadError(
-                    f"{self.where(name)}[{index}]: expected a line object, got {_kind_of(entry)}"
+                    f"{self.where(name)}[{index}]: expected a line object, got {kind_of(entry)}"
                 )
             found.append((index, entry))
         return found
@@ -226,7 +148,7 @@ def _address(record: _Fields) -> Address:
     if value is None:
         return Address()
     if not isinstance(value, Mapping):
-        raise PayloadError(f"{record.where('Address')}: expected an object, got {_kind_of(value)}")
+        raise PayloadError(f"{record.where('Address')}: expected an object, got {kind_of(value)}")
     parts: dict[str, str] = {}
     for field, names in (
         ("street", ("line1", "street")),
@@ -237,12 +159,8 @@ def _address(record: _Fields) -> Address:
         found = next((value[name] for name in names if value.get(name) is not None), None)
         if found is None:
             parts[field] = ""
-        elif isinstance(found, bool) or not isinstance(found, str | int):
-            raise PayloadError(
-                f"{record.where('Address')}.{names[0]}: expected a string, got {_kind_of(found)}"
-            )
         else:
-            parts[field] = str(found).strip()
+            parts[field] = string_value(found, f"{record.where('Address')}.{names[0]}")
     return Address(**parts)
 
 
@@ -326,7 +244,7 @@ def _receipt(record: _Fields) -> ShipmentReceipt:
         nested = raw.get("POLineItem")
         if not line.po_id and isinstance(nested, Mapping) and nested.get("PurchaseOrderId"):
             where = f"{record.where('ShipmentReceiptLines')}[{index}].POLineItem.PurchaseOrderId"
-            po_id = _id_value(nested["PurchaseOrderId"], where)
+            po_id = id_value(nested["PurchaseOrderId"], where)
             line = ReceiptLine(line.id, po_id, line.po_line_id, line.quantity_received, line.amount)
         lines.append(line)
     return ShipmentReceipt(

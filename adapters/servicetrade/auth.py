@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -161,10 +161,12 @@ class OAuth2ClientCredentials(httpx.Auth):
     lifetime when that is shorter) and after a 401; a refused refresh falls back to a fresh
     client-credentials grant. The request is retried once. Tokens that are not JWTs expire after
     `expires_in`; a server without refresh tokens gets a new grant each time. `auth_error` is
-    the error class for an unusable token answer (PartsLedger's adapter passes its own).
+    the error class for an unusable token answer (default: the class's `default_auth_error`).
     """
 
     requires_response_body = True
+    #: The error class for an unusable token answer when no `auth_error` is given.
+    default_auth_error: ClassVar[Callable[..., Exception]] = AuthError
 
     def __init__(
         self,
@@ -174,10 +176,10 @@ class OAuth2ClientCredentials(httpx.Auth):
         *,
         refresh_margin: float = REFRESH_MARGIN,
         clock: Callable[[], float] = time.time,
-        auth_error: Callable[..., Exception] = AuthError,
+        auth_error: Callable[..., Exception] | None = None,
     ) -> None:
         self.token_url = token_url
-        self._auth_error = auth_error
+        self._auth_error = auth_error if auth_error is not None else self.default_auth_error
         self._client_id = client_id
         self._client_secret = client_secret
         self._margin = refresh_margin

@@ -8,28 +8,25 @@ cannot have acted on it (429, 503, connection never made).
 
 from __future__ import annotations
 
-import json
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from decimal import Decimal
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from adapters.httpclient import DEFAULT_TIMEOUT, HttpSourceClient, new_http, parse_json
+from adapters.httperrors import ErrorKinds
 from adapters.servicetrade.auth import OAuth2ClientCredentials, SessionAuth
 from adapters.servicetrade.errors import (
+    SERVICETRADE_ERRORS,
     BadRequestError,
-    RateLimitedError,
     ResponseFormatError,
-    ServerError,
-    ServiceTradeError,
-    error_for_response,
-    error_for_transport,
 )
-from adapters.servicetrade.retry import Backoff, Retry
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from adapters.httpclient import ClientOptions
 
 #: Entity kinds the adapter reads, with the key of their list in `data`.
 LIST_KEYS = {
@@ -52,42 +49,27 @@ COMMENT_ENTITY_TYPES = {"job": 3, "user": 4, "company": 5, "location": 11, "invo
 #: Job statuses fetched in separate passes: `status=all` omits canceled jobs.
 JOB_STATUS_PASSES = ("all", "canceled")
 
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "recon/0.1 (+servicetrade adapter)"
 
-_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
+class ServiceTradeClient(HttpSourceClient):
+    """The ServiceTrade API as recon uses it. Thread-compatible, not thread-safe.
 
-class ServiceTradeClient:
-    """The ServiceTrade API as recon uses it. Thread-compatible, not thread-safe."""
+    `options` are `adapters.httpclient.ClientOptions`: max_attempts, backoff_base, backoff_cap,
+    max_retry_wait, sleep, rng (the retry policy), clock, owns_http.
+    """
+
+    errors: ClassVar[ErrorKinds[Any]] = SERVICETRADE_ERRORS
 
     def __init__(
         self,
         http: httpx.Client,
         *,
-        max_attempts: int = 5,
-        backoff_base: float = 1.0,
-        backoff_cap: float = 60.0,
-        max_retry_wait: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.time,
         page_limits: Mapping[str, int] | None = None,
-        owns_http: bool = False,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        self._http = http
-        self._backoff = Backoff(
-            max_attempts=max_attempts,
-            backoff_base=backoff_base,
-            backoff_cap=backoff_cap,
-            max_retry_wait=max_retry_wait,
-            sleep=sleep,
-            rng=rng,
-        )
-        self._clock = clock
+        super().__init__(http, **options)
         self._page_limits = {**PAGE_LIMITS, **(page_limits or {})}
-        self._owns_http = owns_http
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -199,19 +181,7 @@ class ServiceTradeClient:
                     with suppress(httpx.HTTPError):
                         self._http.send(request, auth=None).close()
         finally:
-            if self._owns_http:
-                self._http.close()
-
-    def __enter__(self) -> ServiceTradeClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+            super().close()
 
     # --- transport ------------------------------------------------------------------------
 
@@ -224,39 +194,7 @@ class ServiceTradeClient:
         json_body: Any = None,
     ) -> Any:
         """One API call with retries; returns the envelope's `data`."""
-        idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
-
-        def attempt() -> Any:
-            error: ServiceTradeError
-            try:
-                response = self._http.request(method, path, params=params, json=json_body)
-            except httpx.HTTPError as exc:
-                error = error_for_transport(exc, request_of(exc))
-                error.__cause__ = exc
-                retryable = isinstance(exc, _RETRYABLE_TRANSPORT) and (
-                    idempotent or isinstance(exc, _NEVER_SENT)
-                )
-            else:
-                found = error_for_response(response, now=self._clock)
-                if found is None:
-                    return _data(response)
-                error = found
-                retryable = isinstance(error, RateLimitedError) or (
-                    isinstance(error, ServerError) and (idempotent or error.status_code == 503)
-                )
-            if not retryable:
-                raise error from error.__cause__
-            advice = error.retry_after if isinstance(error, RateLimitedError) else None
-            raise Retry(error, advice)
-
-        return self._backoff.run(attempt)
-
-
-def request_of(exc: httpx.HTTPError) -> httpx.Request | None:
-    try:
-        return exc.request
-    except RuntimeError:  # httpx raises when the exception carries no request
-        return None
+        return self._request(method, path, _data, params=params, json_body=json_body)
 
 
 def _list_key(kind: str) -> str:
@@ -286,13 +224,7 @@ def _data(response: httpx.Response) -> Any:
     request = response.request
     if not response.content:
         return None
-    try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        raise ResponseFormatError(
-            f"{request.method} {request.url}: expected a JSON body, got {response.content[:80]!r}",
-            status_code=response.status_code,
-        ) from exc
+    body = parse_json(response, ResponseFormatError)
     if not isinstance(body, dict):
         raise ResponseFormatError(
             f"{request.method} {request.url}: expected the {{data, messages}} envelope, got "
@@ -348,11 +280,5 @@ def build_client(
             "expected either username and password (session login) or client_id and "
             "client_secret (OAuth2), not both and not neither"
         )
-    http = httpx.Client(
-        base_url=root + "/",
-        auth=auth,
-        timeout=timeout,
-        transport=transport,
-        headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-    )
+    http = new_http(root, auth, timeout=timeout, transport=transport, user_agent=USER_AGENT)
     return ServiceTradeClient(http, owns_http=True, **options)

@@ -23,7 +23,8 @@ from typing import Any
 
 import pendulum
 
-from domain.money import MoneyError, money
+from adapters import wire
+from adapters.wire import MAX_ID, Fields, id_value, kind_of, string_value
 from domain.source import (
     Address,
     ClockEvent,
@@ -42,22 +43,13 @@ KINDS = ("company", "location", "user", "job", "invoice", "jobitem", "clockevent
 #: Job item sources recon distinguishes: taken from stock, or bought from a vendor for the job.
 JOB_ITEM_SOURCES = ("stock", "vendor")
 CLOCK_EVENT_TYPES = ("clockin", "clockout")
-#: Ids are 64-bit on the wire; anything outside is not an id.
-_MAX_ID = 2**63
-#: Amounts and quantities beyond this are refused as nonsense (and keep Decimal math bounded).
-_MAX_AMOUNT = Decimal(10) ** 12
 #: Unix seconds accepted for dates: 1970-01-01 up to 9999-12-31.
 _MAX_TIMESTAMP = 253_402_300_799
 
 
 def source_id_of(raw: object) -> str | None:
     """The record's id as text when the payload has a usable one (also for malformed ones)."""
-    if not isinstance(raw, Mapping):
-        return None
-    try:
-        return _id_value(raw.get("id"), "id")
-    except PayloadError:
-        return None
+    return wire.source_id_of(raw, "id")
 
 
 def updated_of(raw: object) -> int | None:
@@ -80,7 +72,7 @@ def read_record(kind: str, raw: object, *, tz: str) -> Snapshot:
     if kind not in KINDS:
         raise PayloadError(f"unknown source kind {kind!r}; expected one of {list(KINDS)}")
     if not isinstance(raw, Mapping):
-        raise PayloadError(f"{kind}: expected a JSON object, got {_kind_of(raw)}")
+        raise PayloadError(f"{kind}: expected a JSON object, got {kind_of(raw)}")
     record = _Fields(kind, raw)
     if kind == "company":
         return _company(record)
@@ -111,67 +103,10 @@ def _check_zone(tz: str) -> str:
     return tz
 
 
-def _kind_of(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {value!r}"
-    if isinstance(value, str):
-        return f"string {value[:40]!r}"
-    if isinstance(value, int | Decimal | float):
-        return f"{type(value).__name__} {value!r}"
-    return type(value).__name__
+class _Fields(Fields):
+    """ServiceTrade's record fields: `id`; amounts as JSON numbers (exact) or numeric strings."""
 
-
-def _id_value(value: object, where: str) -> str:
-    if isinstance(value, bool):
-        raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
-    if isinstance(value, int):
-        if not 0 <= value < _MAX_ID:
-            raise PayloadError(f"{where}: expected a 64-bit id, got {value!r}")
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        if len(text) > 64:
-            raise PayloadError(f"{where}: expected an id, got a {len(text)}-character string")
-        return text
-    if value is None:
-        raise PayloadError(f"{where}: missing (expected an integer id)")
-    raise PayloadError(f"{where}: expected an integer id, got {_kind_of(value)}")
-
-
-class _Fields:
-    """Typed access to one record's fields, with error messages that name the field."""
-
-    def __init__(self, kind: str, raw: Mapping[str, Any], path: str = "") -> None:
-        self.kind = kind
-        self.raw = raw
-        self.path = path or kind
-        self.id = _id_value(raw.get("id"), f"{self.path}.id")
-
-    def where(self, name: str) -> str:
-        return f"{self.path} {self.id}: {name}"
-
-    def text(self, name: str, *, required: bool = False, default: str = "") -> str:
-        value = self.raw.get(name)
-        if value is None:
-            if required:
-                raise PayloadError(f"{self.where(name)}: missing (expected a non-empty string)")
-            return default
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise PayloadError(f"{self.where(name)}: expected a string, got {_kind_of(value)}")
-        text = str(value).strip()
-        if required and not text:
-            raise PayloadError(f"{self.where(name)}: expected a non-empty string, got ''")
-        return text
-
-    def flag(self, name: str, *, default: bool) -> bool:
-        value = self.raw.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise PayloadError(f"{self.where(name)}: expected true or false, got {_kind_of(value)}")
-        return value
+    float_advice = " (parse the JSON with parse_float=Decimal)"
 
     def ref(self, name: str, *, required: bool) -> str:
         """The id of a nested reference: a `{id, ...}` stub, or a bare id (compound shape)."""
@@ -185,8 +120,8 @@ class _Fields:
                 )
             return ""
         if isinstance(value, Mapping):
-            return _id_value(value.get("id"), f"{self.where(name)}.id")
-        return _id_value(value, self.where(name))
+            return id_value(value.get("id"), f"{self.where(name)}.id")
+        return id_value(value, self.where(name))
 
     def nested_text(self, name: str, field: str) -> str:
         value = self.raw.get(name)
@@ -195,32 +130,15 @@ class _Fields:
         if isinstance(value, str):
             return value.strip()
         if not isinstance(value, Mapping):
-            raise PayloadError(f"{self.where(name)}: expected an object, got {_kind_of(value)}")
+            raise PayloadError(f"{self.where(name)}: expected an object, got {kind_of(value)}")
         inner = value.get(field)
         if inner is None:
             return ""
         if not isinstance(inner, str):
             raise PayloadError(
-                f"{self.where(name)}.{field}: expected a string, got {_kind_of(inner)}"
+                f"{self.where(name)}.{field}: expected a string, got {kind_of(inner)}"
             )
         return inner.strip()
-
-    def amount(self, name: str) -> Decimal:
-        value = self.raw.get(name)
-        if value is None:
-            raise PayloadError(f"{self.where(name)}: missing (expected a decimal number)")
-        if isinstance(value, float):
-            raise PayloadError(
-                f"{self.where(name)}: expected an exact decimal, got float {value!r} "
-                "(parse the JSON with parse_float=Decimal)"
-            )
-        try:
-            result = money(value)
-        except MoneyError as exc:
-            raise PayloadError(f"{self.where(name)}: {exc}") from exc
-        if abs(result) >= _MAX_AMOUNT:
-            raise PayloadError(f"{self.where(name)}: expected a plausible amount, got {value!r}")
-        return result
 
     def timestamp(self, name: str) -> int:
         value = self.raw.get(name)
@@ -236,7 +154,7 @@ class _Fields:
         if value is None:
             raise PayloadError(f"{self.where(name)}: missing (expected Unix seconds)")
         if isinstance(value, bool) or not isinstance(value, int):
-            raise PayloadError(f"{self.where(name)}: expected Unix seconds, got {_kind_of(value)}")
+            raise PayloadError(f"{self.where(name)}: expected Unix seconds, got {kind_of(value)}")
         if not 0 <= value <= _MAX_TIMESTAMP:
             raise PayloadError(f"{self.where(name)}: expected Unix seconds, got {value!r}")
         return value
@@ -253,7 +171,7 @@ def _address(record: _Fields) -> Address:
             postal_code=nested.text("postalCode"),
         )
     if value is not None and not isinstance(value, str):
-        raise PayloadError(f"{record.where('address')}: expected an object, got {_kind_of(value)}")
+        raise PayloadError(f"{record.where('address')}: expected an object, got {kind_of(value)}")
     # Write-side flat spelling, accepted on reads too.
     return Address(
         street=record.text("addressStreet") or (value or "").strip(),
@@ -275,11 +193,7 @@ class _Mapping:
         value = self.raw.get(field)
         if value is None:
             return ""
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise PayloadError(
-                f"{self.parent.where(self.name)}.{field}: expected a string, got {_kind_of(value)}"
-            )
-        return str(value).strip()
+        return string_value(value, f"{self.parent.where(self.name)}.{field}")
 
 
 def _company(record: _Fields) -> Company:
@@ -330,9 +244,9 @@ def _job(record: _Fields) -> Job:
     number = record.raw.get("number")
     if isinstance(number, str) and _is_digits(number.strip()):
         number = int(number.strip())
-    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < _MAX_ID:
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < MAX_ID:
         raise PayloadError(
-            f"{record.where('number')}: expected a job number (integer), got {_kind_of(number)}"
+            f"{record.where('number')}: expected a job number (integer), got {kind_of(number)}"
         )
     return Job(
         id=record.id,
@@ -353,11 +267,11 @@ def _item_type(raw: object) -> str:
 def _invoice_item(parent: _Fields, index: int, raw: object) -> InvoiceItem:
     where = f"{parent.where('items')}[{index}]"
     if not isinstance(raw, Mapping):
-        raise PayloadError(f"{where}: expected an item object, got {_kind_of(raw)}")
+        raise PayloadError(f"{where}: expected an item object, got {kind_of(raw)}")
     item = _Fields("item", raw, where)
     lib = raw.get("libItem")
     if lib is not None and not isinstance(lib, Mapping):
-        raise PayloadError(f"{where}.libItem: expected an object, got {_kind_of(lib)}")
+        raise PayloadError(f"{where}.libItem: expected an object, got {kind_of(lib)}")
     description = item.text("description")
     if not description and lib is not None:
         description = _Mapping(item, "libItem", lib).text("name")
@@ -396,7 +310,7 @@ def _job_item_source(record: _Fields) -> str:
     if text not in JOB_ITEM_SOURCES:
         raise PayloadError(
             f"{record.where('source')}: expected one of {list(JOB_ITEM_SOURCES)}, got "
-            f"{_kind_of(value)}"
+            f"{kind_of(value)}"
         )
     return text
 
@@ -404,7 +318,7 @@ def _job_item_source(record: _Fields) -> str:
 def _job_item(record: _Fields, tz: str) -> JobItem:
     lib = record.raw.get("libItem")
     if lib is not None and not isinstance(lib, Mapping):
-        raise PayloadError(f"{record.where('libItem')}: expected an object, got {_kind_of(lib)}")
+        raise PayloadError(f"{record.where('libItem')}: expected an object, got {kind_of(lib)}")
     library = _Mapping(record, "libItem", lib or {})
     name = library.text("name") or record.text("name")
     if not name:
@@ -447,7 +361,7 @@ def _invoice(record: _Fields, tz: str) -> Invoice:
     if items_raw is None:
         items_raw = []
     if not isinstance(items_raw, list):
-        raise PayloadError(f"{record.where('items')}: expected a list, got {_kind_of(items_raw)}")
+        raise PayloadError(f"{record.where('items')}: expected a list, got {kind_of(items_raw)}")
     items = tuple(_invoice_item(record, index, raw) for index, raw in enumerate(items_raw))
     transaction_date = _local_date(record, "transactionDate", tz)
     return Invoice(

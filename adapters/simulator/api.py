@@ -13,10 +13,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
 
-from adapters.simulator import jsonio
-from adapters.simulator.exchange import HttpError, Request, Response, json_response
+from adapters.simulator.exchange import (
+    HttpError,
+    Request,
+    Response,
+    form_body,
+    json_body,
+    json_response,
+)
 from adapters.simulator.model import (
     BILL_STATUSES,
     ENTITY_TYPES,
@@ -140,7 +145,7 @@ class SimulatorApi:
         if parts == ["oauth2", "token"] and method == "POST":
             return self._token(request)
         if parts == ["oauth2", "revoke"] and method == "POST":
-            form = self._form(request)
+            form = form_body(request)
             self.state.revoke(form.get("token", ""))
             return _json(200, envelope(None))
         self._require_auth(request)
@@ -199,7 +204,7 @@ class SimulatorApi:
 
     def _auth(self, request: Request) -> Response:
         if request.method == "POST":
-            body = self._body(request)
+            body = json_body(request)
             username, password = body.get("username"), body.get("password")
             if not isinstance(username, str) or not isinstance(password, str):
                 raise HttpError(400, "username and password are required strings")
@@ -235,7 +240,7 @@ class SimulatorApi:
             }
 
     def _token(self, request: Request) -> Response:
-        form = self._form(request)
+        form = form_body(request)
         grant = form.get("grant_type", "")
         self.state.count(f"grant:{grant}")
         if grant == "client_credentials":
@@ -270,32 +275,6 @@ class SimulatorApi:
                 "error_description": "use client_credentials or refresh_token",
             },
         )
-
-    @staticmethod
-    def _form(request: Request) -> dict[str, str]:
-        if "json" in request.headers.get("content-type", ""):
-            try:
-                data = jsonio.loads(request.body or b"{}")
-            except ValueError as exc:
-                raise HttpError(400, f"request body is not JSON: {exc}") from exc
-            if not isinstance(data, dict):
-                raise HttpError(400, "request body must be a JSON object")
-            return {str(k): str(v) for k, v in data.items()}
-        try:
-            pairs = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
-        except UnicodeDecodeError as exc:
-            raise HttpError(400, "form body is not UTF-8") from exc
-        return {key: values[-1] for key, values in pairs.items()}
-
-    @staticmethod
-    def _body(request: Request) -> dict[str, Any]:
-        try:
-            data = jsonio.loads(request.body or b"{}")
-        except ValueError as exc:
-            raise HttpError(400, f"request body is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise HttpError(400, f"request body must be a JSON object, got {type(data).__name__}")
-        return data
 
     @staticmethod
     def _id(text: str) -> int:
@@ -340,7 +319,7 @@ class SimulatorApi:
     # --- writes ---------------------------------------------------------------------------
 
     def _put_invoice(self, request: Request, invoice_id: int) -> Response:
-        body = self._body(request)
+        body = json_body(request)
         unknown = sorted(set(body) - {"status", "name", "invoiceNumber"})
         if unknown:
             raise HttpError(400, f"fields {unknown} cannot be changed through this API")
@@ -373,7 +352,7 @@ class SimulatorApi:
         return _json(200, envelope(data, success="Invoice updated"))
 
     def _post_comment(self, request: Request) -> Response:
-        body = self._body(request)
+        body = json_body(request)
         entity_type = entity_type_of(body.get("entityType"))
         if entity_type is None:
             raise HttpError(
@@ -404,7 +383,7 @@ class SimulatorApi:
         if path == "state" and method == "GET":
             return _json(200, envelope(self.summary()))
         if path == "advance" and method == "POST":
-            body = self._body(request)
+            body = json_body(request)
             days = body.get("days", 1)
             if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
                 raise HttpError(400, f"days must be an integer from 0 to 366, got {days!r}")
@@ -415,19 +394,19 @@ class SimulatorApi:
                     envelope({"days": days, "clock": self.state.world.clock, "happened": counts}),
                 )
         if path == "faults" and method == "POST":
-            return _json(200, envelope(self.inject(self._body(request))))
+            return _json(200, envelope(self.inject(json_body(request))))
         if path == "faults" and method == "DELETE":
             with self.state.lock:
                 self.state.faults.clear()
             return _json(200, envelope({"pending": []}))
         if path == "reset" and method == "POST":
-            self.state.reset(self._reset_config(self._body(request)))
+            self.state.reset(self._reset_config(json_body(request)))
             return _json(200, envelope(self.summary()))
         if path == "save" and method == "POST":
             saved = self.state.save()
             return _json(200, envelope({"stateFile": None if saved is None else str(saved)}))
         if path == "auth/expire" and method == "POST":
-            body = self._body(request)
+            body = json_body(request)
             dropped = self.state.expire_auth(
                 sessions=body.get("sessions", True) is not False,
                 tokens=body.get("tokens", True) is not False,
@@ -439,7 +418,7 @@ class SimulatorApi:
             record_id = self._id(parts[1])
             with self.state.lock:
                 record = self._find(kind, record_id)
-                mutate(self.state.world, kind, record, self._body(request))
+                mutate(self.state.world, kind, record, json_body(request))
                 data = (
                     PlRenderer(self.state.world).render(kind, record)
                     if kind in PL_RESOURCES

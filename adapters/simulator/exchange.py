@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from adapters.simulator import jsonio
 
@@ -53,3 +54,20 @@ def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise HttpError(400, f"request body must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def form_body(request: Request) -> dict[str, str]:
+    """A token request's fields: a JSON object, or a form (the last value of a repeated name)."""
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            data = jsonio.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise HttpError(400, f"request body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise HttpError(400, "request body must be a JSON object")
+        return {str(key): str(value) for key, value in data.items()}
+    try:
+        pairs = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
+        raise HttpError(400, "form body is not UTF-8") from exc
+    return {key: values[-1] for key, values in pairs.items()}

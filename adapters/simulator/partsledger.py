@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import parse_qs
 
-from adapters.simulator import jsonio
-from adapters.simulator.exchange import HttpError, Request, Response, json_response
+from adapters.simulator.exchange import HttpError, Request, Response, form_body, json_response
 from adapters.simulator.model import (
     PL_PAGE_LIMIT,
     PL_RESOURCES,
@@ -332,7 +330,7 @@ class PartsLedgerApi:
             return json_response(200, PlRenderer(self.state.world).render(kind, record))
 
     def _token(self, request: Request) -> Response:
-        form = _form(request)
+        form = form_body(request)
         grant = form.get("grant_type", "client_credentials")
         self.state.count("partsledger:grant")
         if grant != "client_credentials":
@@ -405,22 +403,6 @@ def _matches(record: Any, filters: Mapping[str, str]) -> bool:
         if str(getattr(record, attribute)) not in {part.strip() for part in wanted.split(",")}:
             return False
     return True
-
-
-def _form(request: Request) -> dict[str, str]:
-    if "json" in request.headers.get("content-type", ""):
-        try:
-            data = jsonio.loads(request.body or b"{}")
-        except ValueError as exc:
-            raise HttpError(400, f"request body is not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise HttpError(400, "request body must be a JSON object")
-        return {str(key): str(value) for key, value in data.items()}
-    try:
-        pairs = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError as exc:
-        raise HttpError(400, "form body is not UTF-8") from exc
-    return {key: values[-1] for key, values in pairs.items()}
 
 
 def summary(world: World) -> dict[str, Any]:

@@ -10,9 +10,20 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 T = TypeVar("T")
+
+
+class RetryOptions(TypedDict, total=False):
+    """`Backoff`'s keyword arguments, as the clients take them through."""
+
+    max_attempts: int
+    backoff_base: float
+    backoff_cap: float
+    max_retry_wait: float
+    sleep: Callable[[float], None]
+    rng: random.Random | None
 
 
 class Retry(Exception):
