@@ -1,0 +1,729 @@
+"""Throughput and memory of recon's hot paths: ingest, projection rebuild, reconcile.
+
+Run as ``python3 bench/run.py [--changes N] [--workdir DIR] [--sage-rows M]``; prints one JSON
+object. Everything goes through the product's own entry points (``Recon.ingest``,
+``Recon.replay``, ``Recon.reconcile``) with a synthetic in-process ServiceTrade feed; only
+setting up the Sage sandbox bypasses the posting sink (bulk inserts, which are not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import Engine, func, select
+
+from adapters.sage.engine import create_sage_engine
+from adapters.sage.reader import SageReader
+from adapters.sage.sandbox import init_sandbox
+from adapters.sage.schema import TABLES
+from adapters.sage.sql_sink import db_values
+from adapters.services import Recon
+from adapters.servicetrade.client import PAGE_LIMITS
+from adapters.store import Ledger, create_projection_engine
+from cli.config import default_config, parse_config
+from domain.documents import AR_INVOICES, CLIENTS, JOBS, Document
+from domain.expected import ar_invoice_document, invoice_key
+from domain.mapping import Mapping
+from domain.source import Address, Invoice, InvoiceItem, Location, PayloadError, from_payload
+from projections.expected import expected_documents
+from projections.tables import expected_document
+
+OUT = Path(__file__).resolve().parent / "out"
+STAMP0 = 1_790_000_000  # Unix seconds of the first sync's records
+ROUND_SECONDS = 10_000_000  # a round's changes are stamped one second apart
+CHANGE_ROUNDS = 4
+TAX_GROUPS = ("Wake County NC", "Durham County NC", "Mecklenburg County NC", "Orange County NC")
+ITEM_TYPES = ("labor", "part", "material", "fee")
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return round(pages * resource.getpagesize() / 2**20, 1)
+
+
+def maxrss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class RssSampler:
+    """Samples RSS every ``interval`` seconds on a thread; keeps each phase's samples."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.phase = "setup"
+        self.samples: dict[str, list[float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.samples.setdefault(self.phase, []).append(rss_mib())
+
+    def summary(self, phase: str) -> dict[str, Any]:
+        values = self.samples.get(phase) or [rss_mib()]
+        # ten evenly spaced samples show the shape (flat or growing) without the whole series
+        step = max(1, len(values) // 10)
+        return {"min": min(values), "max": max(values), "shape": values[::step][:10]}
+
+
+# -- a synthetic ServiceTrade feed --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many records of each kind a run creates, and how many of them change later.
+
+    Every change round changes a disjoint share of each kind's changing records, so a record's
+    content is a function of (kind, index, state of the source).
+    """
+
+    counts: dict[str, int]
+    changing: dict[str, int]
+    rounds: int = CHANGE_ROUNDS
+
+    @classmethod
+    def for_changes(cls, changes: int) -> Plan:
+        companies = max(1, changes * 2 // 100)
+        locations = max(1, changes * 8 // 100)
+        invoices = max(1, changes * 70 // 100)
+        changing = {
+            "company": min(companies, changes // 100),
+            "location": min(locations, changes * 2 // 100),
+        }
+        changing["invoice"] = min(
+            invoices, changes - companies - locations - invoices - sum(changing.values())
+        )
+        return cls({"company": companies, "location": locations, "invoice": invoices}, changing)
+
+    @property
+    def total_changes(self) -> int:
+        return sum(self.counts.values()) + sum(self.changing.values())
+
+    def stride(self, kind: str) -> int:
+        return max(1, self.counts[kind] // max(1, self.changing[kind]))
+
+    def round_of(self, kind: str, index: int) -> int:
+        """The change round (1..rounds) a record changes in, or 0 if it never changes."""
+        stride = self.stride(kind)
+        if index % stride:
+            return 0
+        j = index // stride
+        return 0 if j >= self.changing[kind] else 1 + j % self.rounds
+
+    def changed_in(self, kind: str, round_: int) -> Iterator[int]:
+        stride = self.stride(kind)
+        for j in range(round_ - 1, self.changing[kind], self.rounds):
+            yield j * stride
+
+
+class SyntheticFeed:
+    """ServiceTrade-shaped records in payload form, generated page by page (never all held).
+
+    Like the API, a record's ``updated`` stamp says when it last changed: the first sync's
+    records were stamped one second apart before ``STAMP0``, and the changes of round r one
+    second apart from ``STAMP0 + r * ROUND_SECONDS``. So ingest's overlap fetches again only
+    the last few hundred records of a run, as it would against ServiceTrade.
+    """
+
+    system = "servicetrade"
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.state = 0  # the last change round the source has gone through
+
+    def pages(self, kind: str, updated_after: int | None) -> Iterator[list[dict[str, Any]]]:
+        if kind not in self.plan.counts:
+            return
+        limit = PAGE_LIMITS[kind]
+        page: list[dict[str, Any]] = []
+        for index, version, updated in self._changed_since(kind, updated_after or 0):
+            record = RECORDS[kind](self.plan, index, version)
+            record["updated"] = updated
+            page.append(record)
+            if len(page) == limit:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def _changed_since(self, kind: str, since: int) -> Iterator[tuple[int, int, int]]:
+        """(index, version, updated) of the records whose latest change is at or after since."""
+        count = self.plan.counts[kind]
+        first_stamp = STAMP0 - count
+        for index in range(max(0, since - first_stamp), count):
+            if self.version(kind, index) == 0:
+                yield index, 0, first_stamp + index
+        for round_ in range(1, self.state + 1):
+            start = STAMP0 + round_ * ROUND_SECONDS
+            for position, index in enumerate(self.plan.changed_in(kind, round_)):
+                if start + position >= since:
+                    yield index, round_, start + position
+
+    def version(self, kind: str, index: int) -> int:
+        changed = self.plan.round_of(kind, index)
+        return changed if 0 < changed <= self.state else 0
+
+    def read(self, kind: str, raw: dict[str, Any]) -> Any:
+        data = {k: v for k, v in raw.items() if k != "updated"}
+        try:
+            return from_payload(kind, data)
+        except (TypeError, KeyError, ArithmeticError) as exc:
+            raise PayloadError(f"{kind} {data.get('id')}: {exc}") from exc
+
+    def source_id_of(self, raw: dict[str, Any]) -> str | None:
+        value = raw.get("id")
+        return str(value) if value else None
+
+    def updated_of(self, raw: dict[str, Any]) -> int | None:
+        value = raw.get("updated")
+        return value if isinstance(value, int) else None
+
+
+def _address(i: int, street: str) -> dict[str, str]:
+    return {
+        "street": f"{i} {street}",
+        "city": "Raleigh",
+        "state": "NC",
+        "postal_code": f"{27600 + i % 100}",
+    }
+
+
+def company_record(plan: Plan, i: int, version: int) -> dict[str, Any]:
+    return {
+        "id": str(i + 1),
+        "name": f"Customer {i + 1}" + (" Holdings" if version else ""),
+        "status": "active",
+        "customer": True,
+        "vendor": i % 17 == 0,
+        "phone": f"919-555-{i % 10000:04d}",
+        "ref_number": "",
+        "address": _address(i, "Main St"),
+    }
+
+
+def location_record(plan: Plan, i: int, version: int) -> dict[str, Any]:
+    return {
+        "id": str(i + 1),
+        "name": f"Site {i + 1}" + (" (east wing)" if version else ""),
+        "company_id": str(i % plan.counts["company"] + 1),
+        "status": "active",
+        "taxable": i % 10 != 0,
+        "tax_group": TAX_GROUPS[i % len(TAX_GROUPS)],
+        "phone": "",
+        "ref_number": f"L{i}",
+        "address": _address(i, "Oak Ave"),
+    }
+
+
+def invoice_record(plan: Plan, i: int, version: int) -> dict[str, Any]:
+    location = i % plan.counts["location"]
+    ready = i % 7 != 0  # one in seven is still being worked on when first seen
+    status = "pending_accounting" if ready or version else "ok"
+    bump = version if ready else 0  # a later change to a handed-off invoice changes a price
+    day = date(2026, 10, 1) + timedelta(days=i % 60)
+    items = [
+        {
+            "id": f"{i + 1}-{n}",
+            "description": f"{ITEM_TYPES[(i + n) % 4].title()} for work order {i + 1}",
+            "quantity": f"{1 + (i + n) % 5}.00",
+            "price": f"{25 + (i * 7 + n * 13) % 400 + bump}.{(i + n) % 100:02d}",
+            "taxable": ITEM_TYPES[(i + n) % 4] in ("part", "material"),
+            "item_type": ITEM_TYPES[(i + n) % 4],
+            "service_line": "HVAC",
+        }
+        for n in range(2 + i % 3)
+    ]
+    return {
+        "id": str(i + 1),
+        "number": f"INV-{i + 1:07d}",
+        "status": status,
+        "invoice_type": "invoice",
+        "transaction_date": day.isoformat(),
+        "customer_id": str(location % plan.counts["company"] + 1),
+        "location_id": str(location + 1),
+        "job_id": "",
+        "items": items,
+    }
+
+
+RECORDS: dict[str, Callable[[Plan, int, int], dict[str, Any]]] = {
+    "company": company_record,
+    "location": location_record,
+    "invoice": invoice_record,
+}
+
+
+# -- phases ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    workdir: Path
+    mapping: Mapping
+    sampler: RssSampler
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def phase(self, name: str) -> None:
+        gc.collect()
+        self.sampler.phase = name
+
+    def record(self, name: str, figures: dict[str, Any]) -> None:
+        figures["rss_mib"] = self.sampler.summary(name)
+        figures["ru_maxrss_mib"] = maxrss_mib()
+        self.result[name] = figures
+
+
+def open_recon(store_url: str, mapping: Mapping, sage: Engine | None) -> tuple[Recon, Ledger]:
+    ledger = Ledger(store_url)
+    engine = create_projection_engine(store_url)
+    reader = None if sage is None else SageReader(sage, mapping)
+    return Recon(ledger, engine, mapping, reader=reader), ledger
+
+
+def close_recon(recon: Recon, ledger: Ledger) -> None:
+    ledger.close()
+    recon.engine.dispose()
+
+
+def ingest(bench: Bench, recon: Recon, plan: Plan) -> None:
+    feed = SyntheticFeed(plan)
+    bench.phase("ingest")
+    fetched = appended = 0
+    runs = []
+    started, cpu = time.perf_counter(), time.process_time()
+    for state in range(plan.rounds + 1):
+        feed.state = state
+        t0 = time.perf_counter()
+        report = recon.ingest(feed)
+        seconds = time.perf_counter() - t0
+        n = sum(report.appended.values())
+        fetched += sum(report.fetched.values())
+        appended += n
+        runs.append(
+            {
+                "source_changes": n,
+                "seconds": round(seconds, 2),
+                "per_s": round(n / seconds),
+                "rss_mib": rss_mib(),
+            }
+        )
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    bench.record(
+        "ingest",
+        {
+            "cpu_seconds": round(cpu, 2),
+            # a source change is a fetched record whose content is new (one event each); the
+            # overlap's second sight of a record is fetched but is not a change
+            "source_changes": appended,
+            "records_fetched": fetched,
+            "seconds": round(seconds, 2),
+            "source_changes_per_s": round(appended / seconds),
+            "records_fetched_per_s": round(fetched / seconds),
+            "runs": runs,
+        },
+    )
+
+
+def replay(bench: Bench, recon: Recon) -> None:
+    bench.phase("replay")
+    started, cpu = time.perf_counter(), time.process_time()
+    events = recon.replay()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    bench.record(
+        "replay",
+        {
+            "events": events,
+            "seconds": round(seconds, 2),
+            "events_per_s": round(events / seconds),
+            "cpu_seconds": round(cpu, 2),
+        },
+    )
+
+
+def raw_scan(bench: Bench, path: Path) -> None:
+    bench.phase("raw_sqlite_scan")
+    connection = sqlite3.connect(path)
+    try:
+        started = time.perf_counter()
+        rows = 0
+        for _row in connection.execute("SELECT rowid, * FROM stored_events ORDER BY rowid"):
+            rows += 1
+        seconds = time.perf_counter() - started
+    finally:
+        connection.close()
+    bench.record(
+        "raw_sqlite_scan",
+        {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)},
+    )
+
+
+class SandboxLoader:
+    """Bulk-inserts documents' rows into the sandbox tables (SQLAlchemy Core executemany)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.next_ref = {"acrinv": 1, "lgrtrn": 1}
+        self.rows = 0
+
+    def load(self, documents: Iterator[Document], chunk: int = 5000) -> None:
+        pending: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+        held = 0
+        for document in documents:
+            held += self._add(document, pending)
+            if held >= chunk * 10:
+                self._flush(pending)
+                held = 0
+        self._flush(pending)
+
+    def _add(self, document: Document, pending: dict[str, list[dict[str, Any]]]) -> int:
+        now = datetime(2026, 12, 1, tzinfo=UTC).replace(tzinfo=None)
+        added = 0
+        if document.module != AR_INVOICES:
+            name = next(iter(document.tables))
+            values = db_values(name, document.header)
+            pending[name].append({**values, "_idnum": uuid.uuid4(), "insdte": now})
+            return 1
+        ref, gl_ref = self.next_ref["acrinv"], self.next_ref["lgrtrn"]
+        self.next_ref["acrinv"] += 1
+        self.next_ref["lgrtrn"] += 1
+        header_id, gl_id = uuid.uuid4(), uuid.uuid4()
+        pending["acrinv"].append(
+            {
+                **db_values("acrinv", document.header),
+                "_idnum": header_id,
+                "recnum": ref,
+                "lgrrec": gl_ref,
+                "insdte": now,
+            }
+        )
+        pending["lgrtrn"].append(
+            {
+                **db_values("lgrtrn", document.tables["lgrtrn"][0]),
+                "_idnum": gl_id,
+                "recnum": gl_ref,
+                "lgrrec": gl_ref,
+                "insdte": now,
+            }
+        )
+        added += 2
+        for name, parent, parent_id in (
+            ("arivln", ref, header_id),
+            ("artxdt", ref, header_id),
+            ("lgtnln", gl_ref, gl_id),
+        ):
+            for row in document.tables[name]:
+                pending[name].append(
+                    {
+                        **db_values(name, row),
+                        "_idnum": uuid.uuid4(),
+                        "_idref": parent_id,
+                        "recnum": parent,
+                        "insdte": now,
+                    }
+                )
+                added += 1
+        return added
+
+    def _flush(self, pending: dict[str, list[dict[str, Any]]]) -> None:
+        with self.engine.begin() as connection:
+            for name, rows in pending.items():
+                # executemany wants one key set per statement: group rows by their keys
+                by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                for row in rows:
+                    by_keys.setdefault(tuple(row), []).append(row)
+                for same in by_keys.values():
+                    connection.execute(TABLES[name].insert(), same)
+                self.rows += len(rows)
+                rows.clear()
+
+
+def sage_rows_in(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            name: int(
+                connection.execute(select(func.count()).select_from(TABLES[name])).scalar_one()
+            )
+            for name in ("reccln", "actrec", "acrinv", "arivln", "artxdt", "lgrtrn", "lgtnln")
+        }
+
+
+def expected_of(recon: Recon) -> Iterator[Document]:
+    for module in (CLIENTS, JOBS, AR_INVOICES):  # what ServiceTrade records become
+        with recon.engine.connect() as connection:
+            documents, _ = expected_documents(connection, module)
+        yield from documents
+
+
+def reconcile(bench: Bench, recon: Recon, sage: Engine, name: str) -> None:
+    rows = sage_rows_in(sage)
+    bench.phase(name)
+    started, cpu = time.perf_counter(), time.process_time()
+    findings = recon.reconcile()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    kinds: dict[str, int] = {}
+    for finding in findings:
+        kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
+    bench.record(
+        name,
+        {
+            "sage_rows_read": sum(rows.values()),
+            "sage_rows": rows,
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu, 2),
+            "sage_rows_per_s": round(sum(rows.values()) / seconds),
+            "findings": kinds,
+        },
+    )
+
+
+def synthetic_invoices(mapping: Mapping, rows: int) -> Iterator[tuple[Document, Invoice]]:
+    """Invoice documents of three items (ten Sage rows each) until ``rows`` rows are made."""
+    made = i = 0
+    locations = [
+        Location(
+            id=str(n + 1),
+            name=f"Site {n + 1}",
+            company_id=str(n + 1),
+            status="active",
+            taxable=True,
+            tax_group=TAX_GROUPS[n % len(TAX_GROUPS)],
+            address=Address(f"{n} Oak Ave", "Raleigh", "NC", "27601"),
+        )
+        for n in range(100)
+    ]
+    while made < rows:
+        types = [ITEM_TYPES[(i + n) % 4] for n in range(3)]
+        invoice = Invoice(
+            id=str(i + 1),
+            number=f"INV-{i + 1:07d}",
+            status="processed",
+            invoice_type="invoice",
+            transaction_date=(date(2026, 10, 1) + timedelta(days=i % 60)).isoformat(),
+            customer_id="1",
+            location_id=str(i % 100 + 1),
+            job_id="",
+            items=tuple(
+                InvoiceItem(
+                    id=f"{i}-{n}",
+                    description=f"{kind.title()} for work order {i + 1}",
+                    quantity=Decimal(1 + (i + n) % 5),
+                    price=Decimal(f"{25 + (i * 7 + n * 13) % 400}.{(i + n) % 100:02d}"),
+                    taxable=kind in ("part", "material"),
+                    item_type=kind,
+                )
+                for n, kind in enumerate(types)
+            ),
+        )
+        document = ar_invoice_document(
+            invoice, job_number=5001 + i % 100, location=locations[i % 100], mapping=mapping
+        )
+        made += sum(len(r) for r in document.tables.values())
+        i += 1
+        yield document, invoice
+
+
+def sage_rows_setup(bench: Bench, rows: int) -> None:
+    """A store holding expected invoices (rows written directly) and a sandbox holding them."""
+    workdir = bench.workdir / "sage_rows"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    sage_url = f"sqlite:///{workdir / 'sage.db'}"
+    init_sandbox(sage_url, bench.mapping, reset=True)
+    sage = create_sage_engine(sage_url)
+    recon, ledger = open_recon(f"sqlite:///{workdir / 'recon.db'}", bench.mapping, None)
+    bench.phase("sage_rows_setup")
+    started = time.perf_counter()
+    try:
+        recon.project()  # tracking rows exist, so the rows below are not reset as stale
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            with recon.engine.begin() as connection:
+                connection.execute(expected_document.insert(), batch)
+            batch.clear()
+
+        def documents() -> Iterator[Document]:
+            for document, invoice in synthetic_invoices(bench.mapping, rows):
+                amount = document.amount
+                batch.append(
+                    {
+                        "module": AR_INVOICES,
+                        "key": invoice_key(invoice.id),
+                        "period": document.period,
+                        "digest": document.digest(),
+                        "amount": None if amount is None else str(amount),
+                        "body": document.canonical().decode(),
+                        "problem": None,
+                        "source_kind": "invoice",
+                        "source_id": invoice.id,
+                    }
+                )
+                if len(batch) >= 5000:
+                    flush()
+                yield document
+
+        loader = SandboxLoader(sage)
+        loader.load(documents())
+        if batch:
+            flush()
+    finally:
+        close_recon(recon, ledger)
+        sage.dispose()
+    bench.record(
+        "sage_rows_setup",
+        {"sage_rows_written": loader.rows, "seconds": round(time.perf_counter() - started, 2)},
+    )
+
+
+def sandbox_setup(bench: Bench) -> None:
+    """A sandbox holding exactly the documents the main run's store expects."""
+    sage_url = f"sqlite:///{bench.workdir / 'sage.db'}"
+    init_sandbox(sage_url, bench.mapping, reset=True)
+    sage = create_sage_engine(sage_url)
+    recon, ledger = open_recon(f"sqlite:///{bench.workdir / 'recon.db'}", bench.mapping, None)
+    bench.phase("sandbox_setup")
+    started = time.perf_counter()
+    try:
+        loader = SandboxLoader(sage)
+        loader.load(expected_of(recon))
+    finally:
+        close_recon(recon, ledger)
+        sage.dispose()
+    bench.record(
+        "sandbox_setup",
+        {"sage_rows_written": loader.rows, "seconds": round(time.perf_counter() - started, 2)},
+    )
+
+
+def run_phase(bench: Bench, name: str, plan: Plan, sage_rows: int) -> None:
+    """One phase, in this process (so its peak RSS is its own)."""
+    store = bench.workdir / "recon.db"
+    if name == "ingest":
+        shutil.rmtree(bench.workdir, ignore_errors=True)
+        bench.workdir.mkdir(parents=True)
+    if name == "scan":
+        raw_scan(bench, store)
+    elif name == "sandbox_setup":
+        sandbox_setup(bench)
+    elif name == "sage_rows_setup":
+        sage_rows_setup(bench, sage_rows)
+    elif name in ("ingest", "replay"):
+        recon, ledger = open_recon(f"sqlite:///{store}", bench.mapping, None)
+        try:
+            if name == "ingest":
+                ingest(bench, recon, plan)
+            else:
+                replay(bench, recon)
+        finally:
+            close_recon(recon, ledger)
+    else:
+        workdir = bench.workdir / "sage_rows" if name == "reconcile_sage_rows" else bench.workdir
+        sage = create_sage_engine(f"sqlite:///{workdir / 'sage.db'}")
+        recon, ledger = open_recon(f"sqlite:///{workdir / 'recon.db'}", bench.mapping, sage)
+        try:
+            reconcile(bench, recon, sage, name)
+        finally:
+            close_recon(recon, ledger)
+            sage.dispose()
+
+
+PHASES = (
+    "ingest",
+    "replay",
+    "scan",
+    "sandbox_setup",
+    "reconcile",
+    "sage_rows_setup",
+    "reconcile_sage_rows",
+)
+MAIN_PHASES = PHASES[:5]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=100_000, help="source changes to ingest")
+    parser.add_argument("--workdir", type=Path, default=OUT / "run", help="scratch folder")
+    parser.add_argument(
+        "--sage-rows",
+        type=int,
+        default=0,
+        help="also reconcile this many synthetic Sage rows (about 1,000,000 for the target)",
+    )
+    parser.add_argument(
+        "--phases",
+        default=",".join(MAIN_PHASES),
+        help=f"comma-separated phases of the main run, among {', '.join(MAIN_PHASES)}",
+    )
+    parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)  # one, in-process
+    args = parser.parse_args()
+    if not 1 <= args.changes <= 1_000_000:
+        parser.error("--changes: expected 1 to 1,000,000")
+    workdir: Path = args.workdir.resolve()
+    plan = Plan.for_changes(args.changes)
+    if args.phase:
+        mapping = parse_config(default_config(workdir), None).mapping
+        with RssSampler() as sampler:
+            bench = Bench(workdir, mapping, sampler)
+            run_phase(bench, args.phase, plan, args.sage_rows)
+        print(json.dumps(bench.result))
+        return
+    phases = [p for p in args.phases.split(",") if p]
+    unknown = set(phases) - set(MAIN_PHASES)
+    if unknown:
+        parser.error(f"--phases: unknown {', '.join(sorted(unknown))}")
+    if args.sage_rows > 0:
+        phases += ["sage_rows_setup", "reconcile_sage_rows"]
+    result: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cpus": len(os.sched_getaffinity(0)),
+        },
+        "changes": args.changes,
+        "sage_rows": args.sage_rows,
+        "note": "each phase ran in a fresh process; ru_maxrss_mib is that process's peak RSS",
+    }
+    for name in (p for p in PHASES if p in phases):
+        command = [sys.executable, __file__, "--phase", name, "--changes", str(args.changes)]
+        command += ["--workdir", str(workdir), "--sage-rows", str(args.sage_rows)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"bench phase {name} failed:\n{done.stderr}")
+        result.update(json.loads(done.stdout))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
