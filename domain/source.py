@@ -7,7 +7,7 @@ strings, business dates as ISO ``YYYY-MM-DD``. Projections read payloads, never 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -287,19 +287,32 @@ def _decimals(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.type in ("Decimal", Decimal))
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def _plain(value: Any) -> Any:
+    # Field by field rather than dataclasses.asdict, whose deep copies cost more than the
+    # rest of recording an invoice.
+    if isinstance(value, str | bool | int) or value is None:
+        return value
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
-    return value
+    return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
 
 
 def to_payload(snapshot: Snapshot) -> dict[str, Any]:
     """The plain-JSON form recorded in the ledger (decimals as strings)."""
-    return {k: _plain(v) for k, v in asdict(snapshot).items()}
+    result: dict[str, Any] = _plain(snapshot)
+    return result
 
 
 def from_payload(kind: str, payload: dict[str, Any]) -> Snapshot:

@@ -51,6 +51,8 @@ from projections.sources import TOPICS
 from projections.tables import expected_document, sage_number, source_state, upsert
 
 MODULES = (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
+#: The source kinds whose changes this projection derives documents from.
+COST_KINDS = ("vendor", "bill", "jobitem")
 VENDOR = "vendor"
 #: ServiceTrade job items that cost a job: what the technician worked or took from stock.
 LABOR = "labor"
@@ -105,7 +107,10 @@ class _Costs:
         touched: list[dict[str, Any]] = []
         for start in range(0, len(record_ids), 500):
             touched.extend(
-                self._rows(source_state.c.record_id.in_(record_ids[start : start + 500]))
+                self._rows(
+                    source_state.c.record_id.in_(record_ids[start : start + 500])
+                    & source_state.c.kind.in_(COST_KINDS)
+                )
             )
         for row in sorted(touched, key=lambda r: r["first_position"]):
             system, kind = row["system"], row["kind"]
