@@ -181,7 +181,7 @@ class SimState:
 
     def issue_tokens(self, client_id: str) -> dict[str, Any]:
         now = self._wall()
-        expires_at = float(math.ceil(now + self.config.token_ttl))
+        expires_at = math.ceil(now + self.config.token_ttl)
         claims = {
             "iss": "servicetrade-simulator",
             "sub": str(self.world.api_user_id),
@@ -233,7 +233,7 @@ class SimState:
     def issue_pl_token(self, client_id: str) -> dict[str, Any]:
         """An opaque PartsLedger access token (no refresh token: ask again when it expires)."""
         now = self._wall()
-        expires_at = float(math.ceil(now + self.config.token_ttl))
+        expires_at = math.ceil(now + self.config.token_ttl)
         token = "pl_" + secrets.token_hex(20)
         with self.lock:
             self.sessions.partsledger[token] = AccessToken(client_id, expires_at)
