@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Connection, Select, bindparam, delete, func, select
 
 from adapters.store import StoredEvent
-from domain.documents import AR_INVOICES, JOBS, Document, collector_paused
+from domain.documents import AR_INVOICES, CLIENTS, JOBS, Document, collector_paused
 from domain.expected import (
     ar_invoice_document,
     client_document,
@@ -39,10 +39,19 @@ from domain.source import (
 )
 from projections.rows import document_row, problem_row
 from projections.sources import TOPICS
-from projections.tables import expected_document, records, sage_number, source_state, upsert
+from projections.tables import (
+    expected_document,
+    location_tax,
+    records,
+    sage_number,
+    source_state,
+    upsert,
+)
 
 CLIENT = "client"
 JOB = "job"
+#: The modules whose documents this projection owns (the costs projection owns the others).
+MODULES = (CLIENTS, JOBS, AR_INVOICES)
 _CHUNK = 500  # records derived between writes
 
 
@@ -55,11 +64,12 @@ class ExpectedProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "expected-2:" + self.mapping.fingerprint()
+        return "expected-3:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
-        conn.execute(delete(expected_document))
-        conn.execute(delete(sage_number))
+        conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
+        conn.execute(delete(sage_number).where(sage_number.c.kind.in_((CLIENT, JOB))))
+        conn.execute(delete(location_tax))
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         ids = list(dict.fromkeys(e.originator_id for e in events if e.topic in TOPICS))
@@ -182,11 +192,11 @@ class _Derivation:
                 )
             )
         touched = [r for r in touched if r["system"] == SERVICETRADE]
-        locations = {r["source_id"] for r in touched if r["kind"] == "location"}
         jobs = {r["source_id"] for r in touched if r["kind"] == "job"}
         affected = {(r["kind"], r["source_id"]): r for r in touched}
-        if locations:
-            for r in self._dependents("location_id", locations, "invoice"):
+        changed = self._tax_changed([r for r in touched if r["kind"] == "location"])
+        if changed:
+            for r in self._dependents("location_id", changed, "invoice"):
                 affected[(r["kind"], r["source_id"])] = r
         if jobs and self.mapping.job_numbering == JOB_PER_JOB:
             for r in self._dependents("job_id", jobs, "invoice"):
@@ -210,6 +220,31 @@ class _Derivation:
             for _ in range(min(_CHUNK, len(pending))):
                 self._derive(pending.popleft())
             self._write()
+
+    def _tax_changed(self, locations: list[dict[str, Any]]) -> set[str]:
+        """The locations whose tax group or taxability changed (or that are new): only their
+        invoices need deriving again; a renamed location's invoices stay as they are."""
+        if not locations:
+            return set()
+        ids = [r["source_id"] for r in locations]
+        held = {
+            row.location_id: (row.tax_group, row.taxable)
+            for row in self.conn.execute(
+                select(location_tax).where(location_tax.c.location_id.in_(ids))
+            )
+        }
+        now: dict[str, tuple[str, bool]] = {}
+        for row in locations:
+            if row["payload"] is not None:
+                payload = orjson.loads(row["payload"])
+                now[row["source_id"]] = (payload.get("tax_group", ""), bool(payload["taxable"]))
+        changed = {i for i, values in now.items() if held.get(i) != values}
+        upsert(
+            self.conn,
+            location_tax,
+            [{"location_id": i, "tax_group": now[i][0], "taxable": now[i][1]} for i in changed],
+        )
+        return changed
 
     def _derive(self, row: dict[str, Any]) -> None:
         kind = row["kind"]

@@ -66,6 +66,15 @@ sage_number = Table(
     UniqueConstraint("kind", "number", name="uq_sage_number"),
 )
 
+#: What each location's invoices were last derived with: only a change of these re-derives them.
+location_tax = Table(
+    "location_tax",
+    metadata,
+    Column("location_id", String(64), primary_key=True),
+    Column("tax_group", Text, nullable=False),
+    Column("taxable", Boolean, nullable=False),
+)
+
 expected_document = Table(
     "expected_document",
     metadata,

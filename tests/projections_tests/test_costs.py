@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -236,3 +237,17 @@ def test_replay_rebuilds_the_cost_modules_with_the_same_numbers(recon: Recon) ->
     }
     recon.replay()
     assert {m: documents(recon, m) for m in before} == before
+
+
+def test_a_mapping_change_rebuilds_every_module_and_loses_none(recon: Recon) -> None:
+    ingest(recon, *sources())
+    before = {
+        m: documents(recon, m)[0].keys()
+        for m in (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
+    }
+    changed = replace(MAPPING, inventory_account=1310)
+    other = Recon(recon.ledger, recon.engine, changed)
+    other.project()
+    after = {m: documents(other, m)[0] for m in before}
+    assert {m: docs.keys() for m, docs in after.items()} == before
+    assert after[JOURNAL]["ST-JI-3"].tables["lgtnln"][1]["lgract"] == "1310"
