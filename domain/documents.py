@@ -96,8 +96,6 @@ JOB_STATUS_COMPLETE = "5"
 JOB_COST_OPEN = "1"
 JOB_COST_VOID = "2"
 BILLING_OPEN = "1"
-COST_TYPE_MATERIAL = "1"
-COST_TYPE_LABOR = "2"
 
 Row = Mapping[str, str | None]
 

@@ -8,7 +8,7 @@ Vendor numbers are handed out here, in the order vendors were first recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -274,12 +274,3 @@ class _Costs:
             return
         for document in documents:
             self._put(document, "jobitem", item_id)
-
-
-def costs_documents(conn: Connection, module: str) -> Iterable[Document]:
-    """For tests: every expected document of a cost module."""
-    query = select(expected_document.c.key, expected_document.c.body, expected_document.c.period)
-    for key, body, period in conn.execute(query.where(expected_document.c.module == module)):
-        if body is not None:
-            tables = orjson.loads(body)
-            yield Document(module, key, {t: tuple(r) for t, r in tables.items()}, period)
