@@ -46,9 +46,9 @@ from domain.source import (
     VendorBill,
     from_payload,
 )
-from projections.rows import document_row, problem_row
+from projections.rows import document_row, problem_row, replace_documents
 from projections.sources import TOPICS
-from projections.tables import expected_document, sage_number, source_state, upsert
+from projections.tables import expected_document, sage_number, source_state
 
 MODULES = (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
 #: The source kinds whose changes this projection derives documents from.
@@ -85,6 +85,7 @@ class _Costs:
         self.mapping = mapping
         self.cache: dict[tuple[str, str, str], Any] = {}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.dropped: set[tuple[str, str]] = set()
 
     def _rows(self, condition: Any) -> list[dict[str, Any]]:
         result = self.conn.execute(select(source_state).where(condition))
@@ -120,7 +121,7 @@ class _Costs:
                 self._bill(row)
             elif system == SERVICETRADE and kind == "jobitem":
                 self._job_item(row)
-        upsert(self.conn, expected_document, list(self.documents.values()))
+        replace_documents(self.conn, self.dropped, self.documents.values())
 
     # -- numbers ---------------------------------------------------------------------------
 
@@ -183,31 +184,20 @@ class _Costs:
                     expected_document.c.key == document.key,
                 )
             ).first()
-            held = None if found is None else dict(found._mapping)
-        return (
-            held is not None
-            and (held["source_kind"], held["source_id"]) != (kind, source_id)
-            and held["amount"] is not None
-        )
+            # A stored row of a record re-derived this page is about to go: it holds nothing.
+            if found is None or (found.source_kind, found.source_id) in self.dropped:
+                return False
+            held = dict(found._mapping)
+        owner = (held["source_kind"], held["source_id"])
+        return owner != (kind, source_id) and held["amount"] is not None
 
     def _problem(self, module: str, key: str, kind: str, source_id: str, problem: str) -> None:
         self.documents[(module, key)] = problem_row(module, key, kind, source_id, problem)
 
     def _drop(self, kind: str, source_id: str) -> None:
-        """Forget what a source record produced before (its documents are derived afresh)."""
-        self.conn.execute(
-            delete(expected_document).where(
-                expected_document.c.module.in_(MODULES),
-                expected_document.c.source_kind == kind,
-                expected_document.c.source_id == source_id,
-            )
-        )
-        for key in [
-            k
-            for k, d in self.documents.items()
-            if (d["source_kind"], d["source_id"]) == (kind, source_id)
-        ]:
-            del self.documents[key]
+        """Forget what a source record produced before (its documents are derived afresh);
+        the rows go when the page is written. Each record is derived once per page."""
+        self.dropped.add((kind, source_id))
 
     def _vendor(self, row: dict[str, Any]) -> None:
         vendor = self._snapshot(PARTSLEDGER, "vendor", row["source_id"])

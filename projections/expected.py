@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, bindparam, delete, func, select
+from sqlalchemy import Connection, Select, delete, func, select
 
 from adapters.store import StoredEvent
 from domain.documents import AR_INVOICES, CLIENTS, JOBS, Document, collector_paused
@@ -37,7 +37,7 @@ from domain.source import (
     Location,
     from_payload,
 )
-from projections.rows import document_row, problem_row
+from projections.rows import document_row, problem_row, replace_documents
 from projections.sources import TOPICS
 from projections.tables import (
     expected_document,
@@ -264,15 +264,7 @@ class _Derivation:
         """Write the chunk's numbers, removals and documents, each in one statement."""
         if self.new_numbers:
             self.conn.execute(sage_number.insert(), self.new_numbers)
-        if self.dropped:
-            self.conn.execute(
-                delete(expected_document).where(
-                    expected_document.c.source_kind == bindparam("kind"),
-                    expected_document.c.source_id == bindparam("id"),
-                ),
-                [{"kind": kind, "id": source_id} for kind, source_id in sorted(self.dropped)],
-            )
-        upsert(self.conn, expected_document, list(self.documents.values()))
+        replace_documents(self.conn, self.dropped, self.documents.values())
         self.new_numbers.clear()
         self.dropped.clear()
         self.documents.clear()
@@ -356,7 +348,8 @@ class _Derivation:
             self._drop("invoice", row["source_id"])
             return
         voided = invoice.status == "void" or bool(row["deleted"])
-        if not row["accountable"] or (not voided and not _accountable_now(invoice)):
+        handed_off = invoice.status in ACCOUNTABLE_INVOICE_STATUSES
+        if not row["accountable"] or (not voided and not handed_off):
             self._drop("invoice", invoice.id)
             return
         location = self._snapshot("location", invoice.location_id)
@@ -388,10 +381,6 @@ class _Derivation:
             )
             return
         self._put(document, "invoice", invoice.id)
-
-
-def _accountable_now(invoice: Invoice) -> bool:
-    return invoice.status in ACCOUNTABLE_INVOICE_STATUSES
 
 
 def _fields(company: Company) -> dict[str, Any]:

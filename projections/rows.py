@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import Connection, bindparam, delete
+
 from domain.documents import Document, digest_of
+from projections.tables import expected_document, upsert
 
 
 def document_row(document: Document, kind: str, source_id: str) -> dict[str, Any]:
@@ -38,3 +42,20 @@ def problem_row(module: str, key: str, kind: str, source_id: str, problem: str) 
         "source_kind": kind,
         "source_id": source_id,
     }
+
+
+def replace_documents(
+    conn: Connection, dropped: Iterable[tuple[str, str]], rows: Iterable[dict[str, Any]]
+) -> None:
+    """Remove every row the dropped source records produced, then write the new rows: two
+    statements for a whole page, whatever its size."""
+    gone = [{"kind": kind, "id": source_id} for kind, source_id in sorted(dropped)]
+    if gone:
+        conn.execute(
+            delete(expected_document).where(
+                expected_document.c.source_kind == bindparam("kind"),
+                expected_document.c.source_id == bindparam("id"),
+            ),
+            gone,
+        )
+    upsert(conn, expected_document, list(rows))
