@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 import orjson
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import register_topic
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+from domain import records
+from domain.ports import StoredEvent
 
 APPLICATION_NAME = "recon"
+#: An event store in this process's memory, gone when it ends (tests and throw-away runs).
+MEMORY = "memory:"
+#: Topics events were recorded under before their module was renamed; read as the new ones.
+RENAMED_MODULES = {"domain.ledger": records}
+for _old, _module in RENAMED_MODULES.items():
+    register_topic(_old, _module)
+
+
+def _topic(topic: str) -> str:
+    """A stored topic as the current code names it."""
+    module, _, rest = topic.partition(":")
+    renamed = RENAMED_MODULES.get(module)
+    return topic if renamed is None else f"{renamed.__name__}:{rest}"
 
 
 class StoreConfigError(ValueError):
     """An event store URL recon cannot use; the message names the expected form."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """One event notification as projections read it: position, topic and decoded state."""
-
-    position: int
-    originator_id: str
-    originator_version: int
-    topic: str
-    state: dict[str, Any]
 
 
 def store_env(url: str, cipher_key: str | None = None) -> dict[str, str]:
@@ -39,7 +46,9 @@ def store_env(url: str, cipher_key: str | None = None) -> dict[str, str]:
     """
     parts = urlsplit(url)
     env: dict[str, str]
-    if parts.scheme == "sqlite":
+    if url == MEMORY:
+        env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    elif parts.scheme == "sqlite":
         path = unquote(parts.path)[1:]  # sqlite:///relative.db, sqlite:////absolute.db
         if not path:
             raise StoreConfigError(f"store.url {url!r}: expected sqlite:///path/to/recon.db")
@@ -72,12 +81,19 @@ def store_env(url: str, cipher_key: str | None = None) -> dict[str, str]:
 def projection_url(url: str) -> str:
     """The SQLAlchemy URL of the database that holds projections beside the events."""
     parts = urlsplit(url)
+    if url == MEMORY:
+        return "sqlite://"
     if parts.scheme == "sqlite":
         return url
     return "postgresql+psycopg" + url[len(parts.scheme) :]
 
 
 def create_projection_engine(url: str) -> Engine:
+    """The projections' database: beside the events (in memory for a memory store)."""
+    if url == MEMORY:
+        return create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
     engine = create_engine(projection_url(url))
     if engine.dialect.name == "sqlite":
         path = engine.url.database
@@ -101,8 +117,8 @@ def create_projection_engine(url: str) -> Engine:
     return engine
 
 
-class Ledger(Application[Any]):
-    """The event-sourced application: source records, postings and resolutions."""
+class Store(Application[Any]):
+    """The event store recon records into: source records, postings and resolutions."""
 
     name = APPLICATION_NAME
     log_section_size = 1000
@@ -124,9 +140,15 @@ class Ledger(Application[Any]):
             # Plain events go straight to the event store: save() would first test each one
             # against runtime-checkable Protocols (a third of its cost on Python 3.11), and
             # its other steps (snapshots, notify hooks, aggregate cache) do nothing for a
-            # Ledger, which configures none of them.
+            # store, which configures none of them.
             self.events.put(plain)
         return len(batch)
+
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -140,7 +162,11 @@ class Ledger(Application[Any]):
             loads = orjson.loads
             return [
                 StoredEvent(
-                    n.id, str(n.originator_id), n.originator_version, n.topic, loads(n.state)
+                    n.id,
+                    str(n.originator_id),
+                    n.originator_version,
+                    _topic(n.topic),
+                    loads(n.state),
                 )
                 for n in notifications
             ]
@@ -154,7 +180,11 @@ class Ledger(Application[Any]):
                 state = mapper.compressor.decompress(state)
             result.append(
                 StoredEvent(
-                    n.id, str(n.originator_id), n.originator_version, n.topic, orjson.loads(state)
+                    n.id,
+                    str(n.originator_id),
+                    n.originator_version,
+                    _topic(n.topic),
+                    orjson.loads(state),
                 )
             )
         return result

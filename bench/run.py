@@ -1,9 +1,10 @@
 """Throughput and memory of recon's hot paths: ingest, projection rebuild, reconcile.
 
 Run as ``python3 bench/run.py [--changes N] [--workdir DIR] [--sage-rows M]``; prints one JSON
-object. Everything goes through the product's own entry points (``Recon.ingest``,
-``Recon.replay``, ``Recon.reconcile``) with a synthetic in-process ServiceTrade feed; only
-setting up the Sage sandbox bypasses the posting sink (bulk inserts, which are not timed).
+object. Everything goes through the product's own entry points (``application.ingest.ingest``,
+``ReadModel.rebuild``, ``application.reconcile.reconcile``) with a synthetic in-process
+ServiceTrade feed; only setting up the Sage sandbox bypasses the posting sink (bulk inserts,
+which are not timed).
 """
 
 from __future__ import annotations
@@ -37,15 +38,18 @@ from adapters.sage.reader import SageReader
 from adapters.sage.sandbox import init_sandbox
 from adapters.sage.schema import TABLES
 from adapters.sage.sql_sink import db_values
-from adapters.services import Recon
 from adapters.servicetrade.client import PAGE_LIMITS
-from adapters.store import Ledger, create_projection_engine
+from adapters.store import Store, create_projection_engine
+from application.context import Context
+from application.ingest import ingest as ingest_feed
+from application.reconcile import reconcile as reconcile_all
 from cli.config import default_config, parse_config
+from domain.builders import ar_invoice_document
 from domain.documents import AR_INVOICES, CLIENTS, JOBS, Document
-from domain.expected import ar_invoice_document, invoice_key
+from domain.keys import invoice_key
 from domain.mapping import Mapping
 from domain.source import Address, Invoice, InvoiceItem, Location, PayloadError, from_payload
-from projections.expected import expected_documents
+from projections.readmodel import ReadModel
 from projections.tables import expected_document
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -305,19 +309,21 @@ class Bench:
         self.result[name] = figures
 
 
-def open_recon(store_url: str, mapping: Mapping, sage: Engine | None) -> tuple[Recon, Ledger]:
-    ledger = Ledger(store_url)
-    engine = create_projection_engine(store_url)
+def open_context(store_url: str, mapping: Mapping, sage: Engine | None) -> tuple[Context, Store]:
+    """The use cases' context, wired as ``cli.bootstrap.context`` does (minus the catch-up, and
+    with no posting sink: nothing here posts)."""
+    store = Store(store_url)
+    read_model = ReadModel(create_projection_engine(store_url), mapping)
     reader = None if sage is None else SageReader(sage, mapping)
-    return Recon(ledger, engine, mapping, reader=reader), ledger
+    return Context(store, read_model, mapping, reader=reader), store
 
 
-def close_recon(recon: Recon, ledger: Ledger) -> None:
-    ledger.close()
-    recon.engine.dispose()
+def close_context(ctx: Context, store: Store) -> None:
+    store.close()
+    ctx.read_model.engine.dispose()
 
 
-def ingest(bench: Bench, recon: Recon, plan: Plan) -> None:
+def ingest(bench: Bench, ctx: Context, plan: Plan) -> None:
     feed = SyntheticFeed(plan)
     bench.phase("ingest")
     fetched = appended = 0
@@ -326,7 +332,7 @@ def ingest(bench: Bench, recon: Recon, plan: Plan) -> None:
     for state in range(plan.rounds + 1):
         feed.state = state
         t0 = time.perf_counter()
-        report = recon.ingest(feed)
+        report = ingest_feed(ctx, feed)
         seconds = time.perf_counter() - t0
         n = sum(report.appended.values())
         fetched += sum(report.fetched.values())
@@ -356,10 +362,10 @@ def ingest(bench: Bench, recon: Recon, plan: Plan) -> None:
     )
 
 
-def replay(bench: Bench, recon: Recon) -> None:
+def replay(bench: Bench, ctx: Context) -> None:
     bench.phase("replay")
     started, cpu = time.perf_counter(), time.process_time()
-    events = recon.replay()
+    events = ctx.read_model.rebuild(ctx.store)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     bench.record(
         "replay",
@@ -479,18 +485,19 @@ def sage_rows_in(engine: Engine) -> dict[str, int]:
         }
 
 
-def expected_of(recon: Recon) -> Iterator[Document]:
+def expected_of(ctx: Context) -> Iterator[Document]:
     for module in (CLIENTS, JOBS, AR_INVOICES):  # what ServiceTrade records become
-        with recon.engine.connect() as connection:
-            documents, _ = expected_documents(connection, module)
+        documents, _ = ctx.read_model.expected(module, None)
         yield from documents
 
 
-def reconcile(bench: Bench, recon: Recon, sage: Engine, name: str) -> None:
+def reconcile(bench: Bench, ctx: Context, sage: Engine, name: str) -> None:
     rows = sage_rows_in(sage)
     bench.phase(name)
     started, cpu = time.perf_counter(), time.process_time()
-    findings = recon.reconcile()
+    # Timed with the reconcile, as the command catches up before it; nothing is left to apply.
+    ctx.catch_up()
+    findings = reconcile_all(ctx)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     kinds: dict[str, int] = {}
     for finding in findings:
@@ -562,15 +569,15 @@ def sage_rows_setup(bench: Bench, rows: int) -> None:
     sage_url = f"sqlite:///{workdir / 'sage.db'}"
     init_sandbox(sage_url, bench.mapping, reset=True)
     sage = create_sage_engine(sage_url)
-    recon, ledger = open_recon(f"sqlite:///{workdir / 'recon.db'}", bench.mapping, None)
+    ctx, store = open_context(f"sqlite:///{workdir / 'recon.db'}", bench.mapping, None)
     bench.phase("sage_rows_setup")
     started = time.perf_counter()
     try:
-        recon.project()  # tracking rows exist, so the rows below are not reset as stale
+        ctx.catch_up()  # tracking rows exist, so the rows below are not reset as stale
         batch: list[dict[str, Any]] = []
 
         def flush() -> None:
-            with recon.engine.begin() as connection:
+            with ctx.read_model.engine.begin() as connection:
                 connection.execute(expected_document.insert(), batch)
             batch.clear()
 
@@ -599,7 +606,7 @@ def sage_rows_setup(bench: Bench, rows: int) -> None:
         if batch:
             flush()
     finally:
-        close_recon(recon, ledger)
+        close_context(ctx, store)
         sage.dispose()
     bench.record(
         "sage_rows_setup",
@@ -612,14 +619,14 @@ def sandbox_setup(bench: Bench) -> None:
     sage_url = f"sqlite:///{bench.workdir / 'sage.db'}"
     init_sandbox(sage_url, bench.mapping, reset=True)
     sage = create_sage_engine(sage_url)
-    recon, ledger = open_recon(f"sqlite:///{bench.workdir / 'recon.db'}", bench.mapping, None)
+    ctx, store = open_context(f"sqlite:///{bench.workdir / 'recon.db'}", bench.mapping, None)
     bench.phase("sandbox_setup")
     started = time.perf_counter()
     try:
         loader = SandboxLoader(sage)
-        loader.load(expected_of(recon))
+        loader.load(expected_of(ctx))
     finally:
-        close_recon(recon, ledger)
+        close_context(ctx, store)
         sage.dispose()
     bench.record(
         "sandbox_setup",
@@ -640,22 +647,22 @@ def run_phase(bench: Bench, name: str, plan: Plan, sage_rows: int) -> None:
     elif name == "sage_rows_setup":
         sage_rows_setup(bench, sage_rows)
     elif name in ("ingest", "replay"):
-        recon, ledger = open_recon(f"sqlite:///{store}", bench.mapping, None)
+        ctx, events = open_context(f"sqlite:///{store}", bench.mapping, None)
         try:
             if name == "ingest":
-                ingest(bench, recon, plan)
+                ingest(bench, ctx, plan)
             else:
-                replay(bench, recon)
+                replay(bench, ctx)
         finally:
-            close_recon(recon, ledger)
+            close_context(ctx, events)
     else:
         workdir = bench.workdir / "sage_rows" if name == "reconcile_sage_rows" else bench.workdir
         sage = create_sage_engine(f"sqlite:///{workdir / 'sage.db'}")
-        recon, ledger = open_recon(f"sqlite:///{workdir / 'recon.db'}", bench.mapping, sage)
+        ctx, events = open_context(f"sqlite:///{workdir / 'recon.db'}", bench.mapping, sage)
         try:
-            reconcile(bench, recon, sage, name)
+            reconcile(bench, ctx, sage, name)
         finally:
-            close_recon(recon, ledger)
+            close_context(ctx, events)
             sage.dispose()
 
 

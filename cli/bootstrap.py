@@ -1,4 +1,4 @@
-"""The composition root: builds the store, projections, Sage and ServiceTrade adapters."""
+"""The composition root: builds the store, the read model, Sage and the source feeds."""
 
 from __future__ import annotations
 
@@ -6,24 +6,39 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from adapters.partsledger.client import build_client as build_partsledger_client
+from adapters.partsledger.errors import PartsLedgerError
+from adapters.partsledger.feed import PartsLedgerFeed
 from adapters.sage.engine import create_sage_engine
 from adapters.sage.files_sink import FilesPostingSink
 from adapters.sage.reader import SageReader
 from adapters.sage.sql_sink import FAULT_STEPS as SINK_FAULT_STEPS
 from adapters.sage.sql_sink import SqlPostingSink
-from adapters.services import FAULT_STEPS, Fault, Recon
-from adapters.sources import Sources, open_sources
-from adapters.store import Ledger, create_projection_engine
-from cli.config import Config
+from adapters.servicetrade.client import build_client as build_servicetrade_client
+from adapters.servicetrade.errors import ServiceTradeError
+from adapters.servicetrade.feed import ServiceTradeFeed
+from adapters.store import Store, create_projection_engine
+from application.context import Context, Fault
+from application.post import FAULT_STEPS
+from cli.config import EMBEDDED, Config
+from domain.ports import PostingSink
+from projections.readmodel import ReadModel
+
+if TYPE_CHECKING:
+    from simulator import RunningSimulator
 
 FAULT_ENV = "RECON_FAULT"
 FAULT_EXIT = 75
 
-
 #: Where RECON_FAULT may crash a posting: the use case's steps, then the sink's own.
 CRASH_POINTS = (*FAULT_STEPS, *(f"sink_{step}" for step in SINK_FAULT_STEPS))
+
+#: What a source system's outage raises, for callers that treat both alike.
+SOURCE_ERRORS = (ServiceTradeError, PartsLedgerError)
 
 
 def _fault_from_env() -> Fault:
@@ -39,47 +54,101 @@ def _fault_from_env() -> Fault:
     return fault
 
 
-@dataclass
-class Runtime:
-    config: Config
-    recon: Recon
-
-
 @contextmanager
-def runtime(config: Config, *, with_sage: bool = True) -> Iterator[Runtime]:
-    """Everything a command needs, closed again on the way out."""
+def context(config: Config, *, with_sage: bool = True) -> Iterator[Context]:
+    """Everything a use case needs, caught up to the end of the log, closed on the way out."""
     with ExitStack() as stack:
-        ledger = Ledger(config.store_url, config.cipher_key)
-        stack.callback(ledger.close)
+        store = Store(config.store_url, config.cipher_key)
+        stack.callback(store.close)
         engine = create_projection_engine(config.store_url)
         stack.callback(engine.dispose)
-        reader = sink = batch = None
         fault = _fault_from_env()
+        reader = None
+        sink: PostingSink | None = None
         if with_sage:
             sage_engine = create_sage_engine(config.sage.url, app_name=config.sage.app_name)
             stack.callback(sage_engine.dispose)
             reader = SageReader(sage_engine, config.mapping)
             if config.sage.sink == "files":
-                batch = FilesPostingSink(Path(config.sage.drop_folder))
+                sink = FilesPostingSink(Path(config.sage.drop_folder))
             else:
                 sink = SqlPostingSink(
                     sage_engine, user=config.user, fault=lambda step: fault(f"sink_{step}")
                 )
-        recon = Recon(
-            ledger,
-            engine,
-            config.mapping,
+        ctx = Context(
+            store=store,
+            read_model=ReadModel(engine, config.mapping),
+            mapping=config.mapping,
             reader=reader,
             sink=sink,
-            batch=batch,
             fault=fault,
         )
-        yield Runtime(config, recon)
+        ctx.catch_up()
+        yield ctx
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The open feeds; `simulator` is the embedded simulator when one runs (else None)."""
+
+    servicetrade: ServiceTradeFeed
+    partsledger: PartsLedgerFeed
+    simulator: RunningSimulator | None = None
+
+    @property
+    def feeds(self) -> tuple[ServiceTradeFeed, PartsLedgerFeed]:
+        """In ingest order: ServiceTrade first, since PartsLedger purchases refer to its jobs."""
+        return self.servicetrade, self.partsledger
 
 
 @contextmanager
 def sources(config: Config) -> Iterator[Sources]:
-    """The ServiceTrade and PartsLedger feeds: the real APIs, or the embedded simulator (one
-    world serving both) on loopback."""
-    with open_sources(config.servicetrade, config.partsledger) as opened:
-        yield opened
+    """Both feeds, closed (and any simulator stopped) on the way out.
+
+    When either base URL is "embedded", one simulator runs in this process (a single world
+    serving both APIs on one loopback port), configured from ``servicetrade.simulator``, and
+    the embedded feeds talk to it over HTTP with the simulator's own credentials.
+    """
+    st, pl = config.servicetrade, config.partsledger
+    with ExitStack() as stack:
+        running: RunningSimulator | None = None
+        st_url, st_id, st_secret = st.base_url, st.client_id, st.client_secret
+        pl_url, pl_id, pl_secret = pl.base_url, pl.client_id, pl.client_secret
+        username, password = st.username, st.password
+        if EMBEDDED in (st.base_url, pl.base_url):
+            import simulator
+
+            sim = st.simulator
+            running = stack.enter_context(
+                simulator.run_simulator(
+                    sim.seed,
+                    start=date.fromisoformat(sim.start_date),
+                    scale=sim.scale,
+                    state_file=Path(sim.state_file) if sim.state_file else None,
+                )
+            )
+            if st.base_url == EMBEDDED:
+                st_url = running.base_url
+                st_id, st_secret = simulator.DEFAULT_CLIENT_ID, simulator.DEFAULT_CLIENT_SECRET
+            if pl.base_url == EMBEDDED:
+                pl_url = running.partsledger_url
+                pl_id = simulator.DEFAULT_PL_CLIENT_ID
+                pl_secret = simulator.DEFAULT_PL_CLIENT_SECRET
+        if st.auth == "oauth2" or st.base_url == EMBEDDED:
+            servicetrade = build_servicetrade_client(
+                st_url, client_id=st_id, client_secret=st_secret, timeout=st.timeout_seconds
+            )
+        else:
+            servicetrade = build_servicetrade_client(
+                st_url, username=username, password=password, timeout=st.timeout_seconds
+            )
+        stack.enter_context(servicetrade)
+        partsledger = build_partsledger_client(
+            pl_url, client_id=pl_id, client_secret=pl_secret, timeout=pl.timeout_seconds
+        )
+        stack.enter_context(partsledger)
+        yield Sources(
+            servicetrade=ServiceTradeFeed(servicetrade, st.timezone),
+            partsledger=PartsLedgerFeed(partsledger),
+            simulator=running,
+        )

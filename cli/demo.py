@@ -5,22 +5,46 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from adapters.sage.sandbox import init_sandbox
-from adapters.servicetrade.feed import ServiceTradeFeed
-from cli.bootstrap import runtime, sources
-from cli.config import default_config, parse_config, write_config
-from domain.source import User
+import typer
+
+from cli.common import EXIT_FINDINGS, EXIT_OK, JsonOption, print_json
+
+if TYPE_CHECKING:
+    from adapters.servicetrade.feed import ServiceTradeFeed
 
 DEMO_FILES = ("recon.db", "recon.db-wal", "recon.db-shm", "sage.db", "sage.db-wal", "sage.db-shm",
               "simulator.json")  # fmt: skip
+
+
+def demo(
+    workdir: Annotated[
+        Path, typer.Option(help="Folder for the store, the Sage sandbox and recon.toml.")
+    ] = Path("recon-demo"),
+    seed: Annotated[int, typer.Option(help="Simulator seed: same seed, same month.")] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the whole job on embedded defaults: simulator, Sage sandbox, SQLite store."""
+    summary = run(workdir, seed=seed, echo=None if as_json else typer.echo)
+    if as_json:
+        print_json(summary)
+    raise typer.Exit(EXIT_OK if summary["final_findings"] == 0 else EXIT_FINDINGS)
 
 
 def run(
     workdir: Path, *, seed: int = 7, echo: Callable[[str], Any] | None = None
 ) -> dict[str, Any]:
     """Set up, ingest, reconcile, post and reconcile again; returns a summary."""
+    from adapters.sage.sandbox import init_sandbox
+    from application import post
+    from application.ingest import ingest_all
+    from application.reconcile import reconcile
+    from application.status import status as status_of
+    from application.writeback import write_back
+    from cli.bootstrap import context, sources
+    from cli.config import parse_config, write_config
+
     say = echo or (lambda _text: None)
     started = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -36,29 +60,29 @@ def run(
     init_sandbox(config.sage.url, config.mapping, reset=True)
     say(f"Sage sandbox: {config.sage.url}")
 
-    with runtime(config) as rt, sources(config) as opened:
+    with context(config) as ctx, sources(config) as opened:
         feed = opened.servicetrade
         overlap = config.servicetrade.overlap_seconds
-        report = rt.recon.ingest_all(opened.feeds, overlap=overlap)
+        report = ingest_all(ctx, opened.feeds, overlap=overlap)
         say(
             "ingested from the ServiceTrade and PartsLedger simulator: "
             + ", ".join(f"{n} {kind}" for kind, n in report.fetched.items())
             + f"; {sum(report.appended.values())} events, "
             f"{sum(report.rejected.values())} quarantined"
         )
-        found = rt.recon.reconcile()
+        found = reconcile(ctx)
         say(f"first reconcile: {len(found)} findings (Sage starts empty)")
-        applied = rt.recon.apply(found)
+        applied = post.apply(ctx, found)
         say(f"posted: {len(applied.confirmed)} corrections confirmed, {len(applied.failed)} failed")
-        written = rt.recon.write_back(feed)
+        written = write_back(ctx, feed)
         say(
             f"ServiceTrade told: {written['processed']} invoices processed, "
             f"{written['failed']} failed"
         )
-        again = rt.recon.ingest_all(opened.feeds, overlap=overlap)
+        again = ingest_all(ctx, opened.feeds, overlap=overlap)
         say(f"ingested again: {sum(again.appended.values())} events (the status changes)")
-        final = rt.recon.reconcile()
-        status = rt.recon.status()
+        final = reconcile(ctx)
+        status = status_of(ctx)
     for module, counts in status["modules"].items():
         total = f", total {counts['expected_total']}" if "expected_total" in counts else ""
         say(f"  {module:12} {counts['expected']:5} documents in Sage{total}")
@@ -87,6 +111,9 @@ def run(
 def embedded_config(workdir: Path, seed: int = 7) -> dict[str, Any]:
     """The embedded defaults for a simulator seed, with the office's payroll setup: each of
     the account's technicians is a Sage employee, numbered from 101."""
+    from cli.bootstrap import sources
+    from cli.config import default_config, parse_config
+
     data = default_config(workdir)
     data["servicetrade"]["simulator"]["seed"] = seed
     with sources(parse_config(data)) as opened:
@@ -97,6 +124,8 @@ def embedded_config(workdir: Path, seed: int = 7) -> dict[str, Any]:
 
 def technicians(feed: ServiceTradeFeed) -> list[str]:
     """The names of the account's technicians (users marked as techs), in id order."""
+    from domain.source import User
+
     users = [feed.read("user", raw) for page in feed.pages("user", None) for raw in page]
     return [
         u.name for u in sorted(users, key=lambda u: int(u.id)) if isinstance(u, User) and u.is_tech

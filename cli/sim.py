@@ -1,11 +1,13 @@
 """`recon sim`: run the simulator (ServiceTrade and PartsLedger, one world)."""
 
+from __future__ import annotations
+
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adapters.simulator import (
+from simulator.defaults import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_PASSWORD,
@@ -15,9 +17,10 @@ from adapters.simulator import (
     DEFAULT_START,
     DEFAULT_TOKEN_TTL,
     DEFAULT_USERNAME,
-    RunningSimulator,
-    serve,
 )
+
+if TYPE_CHECKING:
+    from simulator import RunningSimulator
 
 #: Credentials the simulator accepts (session login and OAuth2 client credentials).
 USERNAME = DEFAULT_USERNAME
@@ -92,6 +95,8 @@ def serve_command(
     quiet: Annotated[bool, typer.Option(help="Do not log each request.")] = False,
 ) -> None:
     """Serve the simulated ServiceTrade and PartsLedger APIs until interrupted."""
+    from simulator import serve
+
     start = _parse_date(start_date)
     try:
         serve(

@@ -19,19 +19,35 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from typing import Any
 
 import orjson
 
-CLIENTS = "clients"
-JOBS = "jobs"
-VENDORS = "vendors"
-AR_INVOICES = "ar_invoices"
-AP_INVOICES = "ap_invoices"
-JOURNAL = "journal"
-JOB_COST = "job_cost"
-DAILY_PAYROLL = "daily_payroll"
-MODULES = (CLIENTS, JOBS, VENDORS, AR_INVOICES, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
+
+class Module(StrEnum):
+    """The Sage modules recon keeps in step, by the names users see everywhere."""
+
+    CLIENTS = "clients"
+    JOBS = "jobs"
+    VENDORS = "vendors"
+    AR_INVOICES = "ar_invoices"
+    AP_INVOICES = "ap_invoices"
+    JOURNAL = "journal"
+    JOB_COST = "job_cost"
+    DAILY_PAYROLL = "daily_payroll"
+
+
+CLIENTS: str = Module.CLIENTS
+JOBS: str = Module.JOBS
+VENDORS: str = Module.VENDORS
+AR_INVOICES: str = Module.AR_INVOICES
+AP_INVOICES: str = Module.AP_INVOICES
+JOURNAL: str = Module.JOURNAL
+JOB_COST: str = Module.JOB_COST
+DAILY_PAYROLL: str = Module.DAILY_PAYROLL
+#: Plain names (module-level constants are typed str so tables keyed by them take any str).
+MODULES: tuple[str, ...] = tuple(Module)
 
 #: The header table of each module's document (single-row tables; others may have many rows).
 HEADER_TABLE = {
@@ -301,20 +317,6 @@ def digest_of(canonical: bytes) -> str:
 def ref_order(ref: int | str) -> tuple[int, str]:
     """Sorts Sage record numbers numerically (oldest first), GUID references after them."""
     return (ref, "") if isinstance(ref, int) else (2**63, ref)
-
-
-def job_cost_key(row: Row) -> str:
-    """A job cost row's natural key: the source transaction, job, cost code and type, and
-    the vendor or employee and pay type it carries."""
-    key = (
-        f"JC-{row.get('srcnum')}-{row.get('trnnum')}-{row.get('jobnum')}"
-        f"-{row.get('cstcde')}-{row.get('csttyp')}"
-    )
-    if row.get("vndnum"):
-        key += f"-V{row.get('vndnum')}"
-    if row.get("empnum"):
-        key += f"-E{row.get('empnum')}-P{row.get('paytyp')}"
-    return key
 
 
 def period_text(year: int, period: int) -> str:

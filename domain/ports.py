@@ -1,12 +1,48 @@
-"""The ports recon's core owns: what it needs from a source feed, Sage, and a posting sink."""
+"""The ports recon's core owns: the event store, the source feeds, Sage, and the posting sink."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from domain.documents import Document
 from domain.source import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One recorded event as projections read it: log position, topic and decoded state."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: dict[str, Any]
+
+
+class EventLog(Protocol):
+    """The application log in order: what projections read."""
+
+    def read(self, after: int, limit: int) -> Sequence[StoredEvent]:
+        """Events after a log position, in log order, at most ``limit`` of them."""
+
+    def max_position(self) -> int: ...
+
+
+class EventStore(EventLog, Protocol):
+    """Where recon records source records, postings and resolutions."""
+
+    def record(self, events: Iterable[Aggregate.Event | Aggregate]) -> int:
+        """Append events (and aggregates' pending events) in one transaction."""
+
+    def save(self, *aggregates: Aggregate) -> object: ...
+
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate as recorded, or None when nothing was recorded under that id."""
 
 
 class SourceFeed(Protocol):
@@ -33,29 +69,40 @@ class InvoiceStatusWriter(Protocol):
 
 
 class SageReader(Protocol):
+    """What Sage holds, as documents comparable with the ones it should hold."""
+
     def read(self, module: str, period: str | None) -> list[Document]: ...
 
     def read_key(self, module: str, key: str) -> list[Document]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a sink did with one staged posting.
+
+    ``batch`` names the import batch that carries it when Sage takes it in later (None: it is
+    in Sage's tables now); ``refs`` are the Sage references written, where known; ``error`` says
+    why the posting could not be written (nothing of it was); ``skipped`` says Sage showed it
+    already when its turn came (a posting written earlier in the flush wrote it too).
+    """
+
+    posting_id: str
+    refs: tuple[int | str, ...] = ()
+    batch: str | None = None
+    error: str | None = None
+    skipped: bool = False
+
+
+def always(_posting_id: str) -> bool:
+    return True
+
+
 class PostingSink(Protocol):
-    """Writes corrections to Sage; each call is one transaction, returning what it wrote (the
-    record number, or the row GUID for tables without one)."""
+    """Writes corrections to Sage: postings are staged during a run, then flushed.
 
-    name: str
-
-    def create(self, document: Document) -> int | str: ...
-
-    def replace(self, document: Document, old_ref: int | str) -> int | str: ...
-
-    def update(self, document: Document) -> int | str: ...
-
-    def void(self, module: str, ref: int | str) -> None: ...
-
-
-class BatchSink(Protocol):
-    """Writes corrections as import batches that Sage takes in later (the periodic file sync):
-    postings are staged during a run and written as one batch at its end."""
+    The ``sql`` sink writes each staged posting into Sage's tables at flush, one transaction
+    each; the ``files`` sink writes them all as one import batch that Sage takes in later.
+    """
 
     name: str
 
@@ -65,13 +112,17 @@ class BatchSink(Protocol):
         action: str,
         module: str,
         document: Document | None,
-        refs: list[int | str],
+        refs: Sequence[int | str] = (),
         *,
-        key: str,
-    ) -> None: ...
+        key: str | None = None,
+    ) -> None:
+        """Hold a posting for this run's flush; raises ValueError for one Sage would refuse."""
 
-    def flush(self) -> str | None:
-        """Write the staged postings as one batch; returns its id (None when nothing staged)."""
+    def flush(self, needed: Callable[[str], bool] = always) -> Iterable[Written]:
+        """Write the staged postings, reporting on each as it is written. A sink that writes
+        into Sage asks ``needed(posting_id)`` just before each write and skips a posting Sage
+        already shows."""
 
     def written(self, posting_id: str) -> str | None:
-        """The batch (pending or imported) that carries a posting, if any."""
+        """The import batch (pending or imported) that carries a posting, if any: a posting
+        written before a crash is never written again."""

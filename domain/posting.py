@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.documents import DAILY_PAYROLL, MASTER_MODULES, Document, ref_order
-from domain.ledger import LEDGER_NAMESPACE
 from domain.reconcile import AMOUNT_DIFFERS, DUPLICATE, FIELD_DIFFERS, MISSING, Finding
+from domain.records import RECORD_NAMESPACE
 
-CREATE = "create"  # write a new document (or the master row)
-REPLACE = "replace"  # void the posted document and re-enter it (Sage's correction rule)
-UPDATE = "update"  # edit a master record (clients, jobs) in place
-VOID = "void"  # void documents (duplicates, expected voids, a person's --void)
 
-PROPOSED = "proposed"
-SUBMITTED = "submitted"
-CONFIRMED = "confirmed"
-FAILED = "failed"
+class Action(StrEnum):
+    """What a posting does to Sage."""
+
+    CREATE = "create"  # write a new document (or the master row)
+    REPLACE = "replace"  # void the posted document and re-enter it (Sage's correction rule)
+    UPDATE = "update"  # edit a master record (clients, jobs) in place
+    VOID = "void"  # void documents (duplicates, expected voids, a person's --void)
+
+
+class PostingState(StrEnum):
+    PROPOSED = "proposed"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+
+class Decision(StrEnum):
+    """A person's decision about a document in Sage recon did not expect."""
+
+    ACCEPT = "accept"  # keep it; stop reporting it
+    VOID = "void"  # have recon post its void
+
+
+CREATE, REPLACE, UPDATE, VOID = Action
+PROPOSED, SUBMITTED, CONFIRMED, FAILED = PostingState
 OPEN_STATES = (PROPOSED, SUBMITTED)
-
-ACCEPT = "accept"
+ACCEPT = Decision.ACCEPT
 
 
 class PostingError(Exception):
@@ -147,7 +164,7 @@ class Posting(Aggregate):
 
 
 def resolution_id(key: str) -> UUID:
-    return uuid5(LEDGER_NAMESPACE, f"resolution:{key}")
+    return uuid5(RECORD_NAMESPACE, f"resolution:{key}")
 
 
 class Resolution(Aggregate):

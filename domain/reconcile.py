@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from domain.documents import (
@@ -19,13 +20,20 @@ from domain.documents import (
 )
 from domain.money import to_str
 
-MISSING = "missing_in_sage"
-UNEXPECTED = "unexpected_in_sage"
-AMOUNT_DIFFERS = "amount_differs"
-FIELD_DIFFERS = "field_differs"
-DUPLICATE = "duplicate_in_sage"
-UNMAPPED = "unmapped"
-KINDS = (MISSING, UNEXPECTED, AMOUNT_DIFFERS, FIELD_DIFFERS, DUPLICATE, UNMAPPED)
+
+class FindingKind(StrEnum):
+    """How what Sage holds differs from what it should hold."""
+
+    MISSING = "missing_in_sage"
+    UNEXPECTED = "unexpected_in_sage"
+    AMOUNT_DIFFERS = "amount_differs"
+    FIELD_DIFFERS = "field_differs"
+    DUPLICATE = "duplicate_in_sage"
+    UNMAPPED = "unmapped"
+
+
+MISSING, UNEXPECTED, AMOUNT_DIFFERS, FIELD_DIFFERS, DUPLICATE, UNMAPPED = FindingKind
+KINDS = tuple(FindingKind)
 
 
 @dataclass(frozen=True, slots=True)

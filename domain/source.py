@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, ClassVar
 
-SERVICETRADE = "servicetrade"
-PARTSLEDGER = "partsledger"
+
+class System(StrEnum):
+    """The source systems recon records from."""
+
+    SERVICETRADE = "servicetrade"
+    PARTSLEDGER = "partsledger"
+
+
+SERVICETRADE: str = System.SERVICETRADE
+PARTSLEDGER: str = System.PARTSLEDGER
 
 #: Invoice statuses after which ServiceTrade has handed the invoice to accounting.
 ACCOUNTABLE_INVOICE_STATUSES = frozenset(

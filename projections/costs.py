@@ -14,7 +14,15 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, func, select
 
-from adapters.store import StoredEvent
+from domain.builders import (
+    ap_invoice_document,
+    bill_job_costs,
+    labor_job_cost,
+    parts_job_cost,
+    parts_journal_document,
+    payroll_document,
+    vendor_document,
+)
 from domain.documents import (
     AP_INVOICES,
     DAILY_PAYROLL,
@@ -23,19 +31,9 @@ from domain.documents import (
     VENDORS,
     Document,
 )
-from domain.expected import (
-    ap_invoice_document,
-    bill_job_costs,
-    bill_key,
-    labor_job_cost,
-    labor_key,
-    parts_job_cost,
-    parts_journal_document,
-    parts_key,
-    payroll_document,
-    vendor_document,
-)
+from domain.keys import bill_key, labor_key, parts_key
 from domain.mapping import JOB_PER_JOB, Mapping, MappingError
+from domain.ports import StoredEvent
 from domain.source import (
     PARTSLEDGER,
     SERVICETRADE,

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, select
 
-from adapters.store import StoredEvent
+from domain.ports import StoredEvent
 from domain.posting import OPEN_STATES, Posting, Resolution
 from projections.tables import posting, resolution, upsert
 

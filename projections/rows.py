@@ -1,13 +1,14 @@
-"""The rows of ``expected_document``: a document, or why recon cannot say what Sage holds."""
+"""The rows of ``expected_document`` (what Sage should hold): writing them and reading them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete
+import orjson
+from sqlalchemy import Connection, bindparam, delete, select
 
-from domain.documents import Document, digest_of
+from domain.documents import Document, collector_paused, digest_of
 from projections.tables import expected_document, upsert
 
 
@@ -59,3 +60,52 @@ def replace_documents(
             gone,
         )
     upsert(conn, expected_document, list(rows))
+
+
+def expected_documents(
+    conn: Connection, module: str, period: str | None = None
+) -> tuple[list[Document], dict[str, str]]:
+    """Expected documents of a module (and period), plus keys recon could not map, with why."""
+    query = select(
+        expected_document.c.key,
+        expected_document.c.period,
+        expected_document.c.body,
+        expected_document.c.problem,
+    ).where(expected_document.c.module == module)
+    if period is not None:
+        query = query.where(
+            (expected_document.c.period == period) | expected_document.c.period.is_(None)
+        )
+    documents: list[Document] = []
+    problems: dict[str, str] = {}
+    with collector_paused():
+        for key, doc_period, body, problem in conn.execute(query):
+            if body is None:
+                problems[key] = problem
+                continue
+            tables = orjson.loads(body)
+            documents.append(
+                Document(module, key, {t: tuple(rows) for t, rows in tables.items()}, doc_period)
+            )
+    return documents, problems
+
+
+def expected_document_for(conn: Connection, module: str, key: str) -> Document | None:
+    """The document Sage should hold under a key (None: none, or recon cannot map it)."""
+    row = conn.execute(
+        select(expected_document.c.body, expected_document.c.period).where(
+            expected_document.c.module == module, expected_document.c.key == key
+        )
+    ).first()
+    if row is None or row.body is None:
+        return None
+    tables = orjson.loads(row.body)
+    return Document(module, key, {t: tuple(r) for t, r in tables.items()}, row.period)
+
+
+def problems_of(conn: Connection, module: str) -> dict[str, str]:
+    """Keys of a module recon cannot build a document for, with why."""
+    query = select(expected_document.c.key, expected_document.c.problem).where(
+        expected_document.c.module == module, expected_document.c.problem.is_not(None)
+    )
+    return {key: problem for key, problem in conn.execute(query)}

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, Engine, select, update
 
-from adapters.store import Ledger, StoredEvent
+from domain.ports import EventLog, StoredEvent
 from projections.tables import metadata, tracking
 
 PAGE_SIZE = 1000
@@ -47,7 +47,8 @@ def positions(conn: Connection, projections: Sequence[Projection]) -> dict[str, 
     for projection in projections:
         row = rows.get(projection.name)
         fingerprint = projection.fingerprint()
-        if row is None:
+        if row is None:  # a projection new to this database owns no rows yet
+            projection.reset(conn)
             conn.execute(
                 tracking.insert().values(name=projection.name, position=0, fingerprint=fingerprint)
             )
@@ -76,7 +77,7 @@ def rebuild(engine: Engine, projections: Sequence[Projection]) -> None:
 
 
 def catch_up(
-    ledger: Ledger, engine: Engine, projections: Sequence[Projection], page_size: int = PAGE_SIZE
+    log: EventLog, engine: Engine, projections: Sequence[Projection], page_size: int = PAGE_SIZE
 ) -> int:
     """Apply every event not yet applied; returns how many events were read."""
     with engine.begin() as conn:
@@ -84,7 +85,7 @@ def catch_up(
     read = 0
     while True:
         start = min(at.values())
-        page = ledger.read(start, page_size)
+        page = log.read(start, page_size)
         if not page:
             return read
         read += len(page)

@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, select
 
-from adapters.store import StoredEvent
-from domain.ledger import Known, SourceRecord
+from domain.ports import StoredEvent
+from domain.records import Known, SourceRecord
 from domain.source import ACCOUNTABLE_INVOICE_STATUSES
 from projections.tables import records, source_state, upsert
 

@@ -2,7 +2,7 @@
 
 All failures leave as `adapters.partsledger.errors` exceptions. Transient ones (429, 5xx,
 timeouts, dropped connections) are retried with exponential backoff and jitter, honouring
-`Retry-After` (the same policy as the ServiceTrade client: `adapters.httpclient`).
+`Retry-After` (the same policy as the ServiceTrade client: `adapters.http.client`).
 The client only reads, so every call may be retried.
 """
 
@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from adapters.httpclient import DEFAULT_TIMEOUT, HttpSourceClient, new_http, parse_json
-from adapters.httperrors import ErrorKinds
+from adapters.http.client import DEFAULT_TIMEOUT, HttpSourceClient, new_http, parse_json
+from adapters.http.errors import ErrorKinds
 from adapters.partsledger.auth import TOKEN_PATH, PartsLedgerTokenAuth
 from adapters.partsledger.errors import PARTSLEDGER_ERRORS, ResponseFormatError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from adapters.httpclient import ClientOptions
+    from adapters.http.client import ClientOptions
 
 #: Record kinds recon reads, with their resource path under the API base URL.
 RESOURCES = {
@@ -48,7 +48,7 @@ def iso_utc(moment: int) -> str:
 class PartsLedgerClient(HttpSourceClient):
     """The PartsLedger API as recon uses it (reads only). Thread-compatible, not thread-safe.
 
-    `options` are `adapters.httpclient.ClientOptions`: max_attempts, backoff_base, backoff_cap,
+    `options` are `adapters.http.client.ClientOptions`: max_attempts, backoff_base, backoff_cap,
     max_retry_wait, sleep, rng (the retry policy), clock, owns_http.
     """
 

@@ -1,7 +1,7 @@
 """PartsLedger adapter errors: the hierarchy httpx failures and HTTP statuses become.
 
 Hierarchy (every error chains the httpx exception it came from), mirroring ServiceTrade's and
-translated by the same code (`adapters.httperrors.translate_response`)::
+translated by the same code (`adapters.http.errors.translate_response`)::
 
     PartsLedgerError                  anything the adapter could not do
     ├── AuthError                     401/403, or client credentials/tokens refused or unusable
@@ -14,14 +14,14 @@ translated by the same code (`adapters.httperrors.translate_response`)::
 
 `RateLimitedError`, `ServerError` and `PartsLedgerTransportError` are transient: the client
 retries them with backoff before letting them out. `PartsLedgerError` is an
-`adapters.httperrors.SourceApiError`.
+`adapters.http.errors.SourceApiError`.
 """
 
 from __future__ import annotations
 
 import httpx
 
-from adapters.httperrors import ErrorKinds, SourceApiError, SourceRateLimited, json_object
+from adapters.http.errors import ErrorKinds, SourceApiError, SourceRateLimited, json_object
 
 
 class PartsLedgerError(SourceApiError):

@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from adapters import wire
-from adapters.wire import MAX_ID, Fields, id_value, kind_of, string_value
+from adapters.http import wire
+from adapters.http.wire import MAX_ID, Fields, id_value, kind_of, string_value
 from domain.source import (
     Address,
     BillLine,

@@ -41,17 +41,15 @@ from adapters.sage.errors import (
 )
 from adapters.sage.schema import import_log, import_metadata
 from adapters.sage.sql_sink import (
-    ACTIONS,
     FAULT_STEPS,
     Fault,
     SqlPostingSink,
-    check_document,
-    check_module,
-    check_updatable,
-    db_values,
+    StagedPosting,
+    staged_posting,
 )
 from domain.documents import COLUMNS, DOCUMENT_TABLES, HEADER_TABLE, MODULES, TEXT, Document, Row
-from domain.posting import REPLACE, UPDATE, VOID
+from domain.ports import Written, always
+from domain.posting import VOID
 
 __all__ = [
     "BATCH_FORMAT",
@@ -91,18 +89,6 @@ def _no_fault(step: str) -> None:
 def batch_file_name(module: str, table: str) -> str:
     """The CSV of one module's rows of one Sage table, e.g. ``ap_invoices.apivln.csv``."""
     return f"{module}.{table}.csv"
-
-
-@dataclass(frozen=True, slots=True)
-class StagedPosting:
-    """One posting as a batch carries it: what to do, to which document or records."""
-
-    posting_id: str
-    action: str
-    module: str
-    key: str
-    document: Document | None
-    refs: tuple[int | str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,43 +134,19 @@ class FilesPostingSink:
     ) -> None:
         """Hold a posting for this run's batch; staging a posting id again replaces it.
 
-        ``create``/``update`` carry a document; ``replace`` a document and at most one ref (the
-        record it voids; none: create); ``void`` one or more refs, and the document's key in
-        ``key`` (a void carries no document). Anything the sql sink would refuse is refused
-        here, before it reaches a file (ValueError / SageWriteError).
+        Anything the sql sink would refuse is refused here, before it reaches a file
+        (``staged_posting``).
         """
-        if action not in ACTIONS:
-            raise ValueError(f"expected an action among {', '.join(ACTIONS)}, got {action!r}")
-        check_module(module)
-        refs = tuple(refs)
-        if action == VOID:
-            if not refs:
-                raise ValueError(f"expected the Sage records to void for posting {posting_id}")
-            named = key if key is not None else (document.key if document is not None else "")
-            self._staged[str(posting_id)] = StagedPosting(
-                str(posting_id), action, module, named, None, refs
-            )
-            return
-        if document is None or document.module != module:
-            raise ValueError(f"expected a {module} document to {action}, got {document!r}")
-        check_document(document)
-        if action == UPDATE:
-            check_updatable(module)
-        if action == REPLACE and len(refs) > 1:
-            raise ValueError(f"expected at most one record to replace, got {list(refs)}")
-        for table, rows in document.tables.items():
-            for row in rows:
-                db_values(table, row)  # refuses unknown columns and malformed text
-        self._staged[str(posting_id)] = StagedPosting(
-            str(posting_id), action, module, document.key, document, refs
-        )
+        staged = staged_posting(posting_id, action, module, document, refs, key=key)
+        self._staged[staged.posting_id] = staged
 
     @property
     def staged(self) -> tuple[StagedPosting, ...]:
         return tuple(self._staged.values())
 
-    def flush(self) -> str | None:
-        """Write the staged postings as one batch; returns its id (None: nothing to write).
+    def flush(self, needed: Callable[[str], bool] = always) -> list[Written]:
+        """Write the staged postings as one batch; each posting it carries is reported with
+        the batch's id (nothing staged: no batch, an empty list).
 
         Postings a batch already carries are left out, so a correction is never written twice.
         The staged postings are kept if writing fails, for the next flush to retry.
@@ -193,7 +155,7 @@ class FilesPostingSink:
         postings = [p for p in self._staged.values() if p.posting_id not in self._carried]
         if not postings:
             self._staged.clear()
-            return None
+            return []
         self._fault("before_write")
         self.drop_folder.mkdir(parents=True, exist_ok=True)
         temp = self.drop_folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
@@ -209,7 +171,7 @@ class FilesPostingSink:
         self._indexed.add(batch_id)
         self._staged.clear()
         self._fault("after_write")
-        return batch_id
+        return [Written(posting.posting_id, batch=batch_id) for posting in postings]
 
     def _write_batch(self, temp: Path, postings: Sequence[StagedPosting]) -> str:
         """Fill ``temp`` and rename it to the next free batch id, which it returns."""
@@ -247,26 +209,6 @@ class FilesPostingSink:
                     for posting in _manifest_of(path)["postings"]:
                         self._carried[str(posting["posting_id"])] = path.name
                     self._indexed.add(path.name)
-
-    # -- the posting port's direct actions -----------------------------------------------------
-
-    def create(self, document: Document) -> int | str:
-        raise NotImplementedError(_STAGE_ONLY)
-
-    def replace(self, document: Document, old_ref: int | str) -> int | str:
-        raise NotImplementedError(_STAGE_ONLY)
-
-    def update(self, document: Document) -> int | str:
-        raise NotImplementedError(_STAGE_ONLY)
-
-    def void(self, module: str, ref: int | str) -> None:
-        raise NotImplementedError(_STAGE_ONLY)
-
-
-_STAGE_ONLY = (
-    "the files sink writes nothing at once: stage() each posting during the run and flush() "
-    "once at its end; Sage record numbers are known only after the Sage-side import"
-)
 
 
 # -- writing a batch ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Read what Sage holds as documents (every module of ``domain.documents``), set-based.
 
 Every column goes through ``domain.documents.COLUMNS`` and ``canonical_value`` so a document read
-here compares exactly with the one ``domain.expected`` builds. Each module is read with one
+here compares exactly with the one ``domain.builders`` builds. Each module is read with one
 query per table for the whole selection (a period, a key, or everything), streamed in batches
 and grouped in Python: the number of queries never depends on the number of documents. All of
 one read's queries run in one transaction, so on SQLite they see one snapshot.
@@ -50,57 +50,25 @@ from domain.documents import (
     Row,
     canonical_value,
     collector_paused,
-    job_cost_key,
     period_text,
+)
+from domain.keys import (
+    JOB_COST_HEAD,
+    JOB_COST_TAIL,
+    LABOR_LINK,
+    RECORD_KEYS,
+    SAGE_PAYROLL,
+    job_cost_key,
+    payroll_key,
 )
 from domain.mapping import Mapping as ReconMapping
 from domain.mapping import TaxDistrict, TaxEntity
 
-CLIENT_LINK_PREFIX = "ST-CO-"
-INVOICE_LINK_PREFIX = "ST-INV-"
-BILL_LINK_PREFIX = "PL-BILL-"
-JOURNAL_LINK_PREFIX = "ST-JI-"
-LABOR_LINK_PREFIX = "ST-LB-"
-PAYROLL_REF_PREFIX = "SAGE-dlypyr-"
 READ_MODULES = MODULES
 DEFAULT_BATCH_SIZE = 20_000
 _JOURNAL_SOURCE = int(SOURCE_JOURNAL)
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 _MEMO_LIMIT = 200_000
-#: A job cost key (domain.documents.job_cost_key): the source, then the transaction number
-#: (which may hold "-"), then job, cost code, cost type and the optional vendor / employee.
-_JOB_COST_HEAD = re.compile(r"JC-(-?\d+|None)-")
-_JOB_COST_TAIL = re.compile(
-    r"-(-?\d+|None)-(-?\d+\.\d{3}|None)-(-?\d+|None)(?:-V-?\d+)?(?:-E-?\d+-P(?:-?\d+|None))?"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Keys:
-    """How a record-numbered module keys its documents: recon's link key in ``usrdf1`` when it
-    carries ``link`` (None: the module has no link key), else ``ref`` + the record number."""
-
-    link: str | None
-    ref: str
-
-    def key(self, recnum: int, usrdf1: str | None) -> str:
-        if self.link is not None and usrdf1 and usrdf1.startswith(self.link):
-            return usrdf1
-        return f"{self.ref}{recnum}"
-
-    def recnum(self, key: str) -> int | None:
-        match = re.fullmatch(re.escape(self.ref) + r"(\d+)", key)
-        return None if match is None else int(match.group(1))
-
-
-_KEYS = {
-    CLIENTS: _Keys(CLIENT_LINK_PREFIX, "SAGE-reccln-"),
-    JOBS: _Keys(None, "JOB-"),
-    VENDORS: _Keys(None, "VND-"),
-    AR_INVOICES: _Keys(INVOICE_LINK_PREFIX, "SAGE-acrinv-"),
-    AP_INVOICES: _Keys(BILL_LINK_PREFIX, "SAGE-acpinv-"),
-    JOURNAL: _Keys(JOURNAL_LINK_PREFIX, "SAGE-lgrtrn-"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,37 +100,30 @@ ColumnConverter = Callable[[Sequence[Any]], list[str | None]]
 
 def client_key(recnum: int, usrdf1: str | None) -> str:
     """A client's reconciliation key: recon's link key in ``usrdf1``, else its Sage recnum."""
-    return _KEYS[CLIENTS].key(recnum, usrdf1)
+    return RECORD_KEYS[CLIENTS].key(recnum, usrdf1)
 
 
 def job_key(recnum: int) -> str:
-    return _KEYS[JOBS].key(recnum, None)
+    return RECORD_KEYS[JOBS].key(recnum, None)
 
 
 def vendor_key(recnum: int) -> str:
-    return _KEYS[VENDORS].key(recnum, None)
+    return RECORD_KEYS[VENDORS].key(recnum, None)
 
 
 def invoice_key(recnum: int, usrdf1: str | None) -> str:
     """An AR invoice's reconciliation key: recon's link key in ``usrdf1``, else its recnum."""
-    return _KEYS[AR_INVOICES].key(recnum, usrdf1)
+    return RECORD_KEYS[AR_INVOICES].key(recnum, usrdf1)
 
 
 def ap_invoice_key(recnum: int, usrdf1: str | None) -> str:
     """An AP invoice's key: the PartsLedger bill's link key in ``usrdf1``, else its recnum."""
-    return _KEYS[AP_INVOICES].key(recnum, usrdf1)
+    return RECORD_KEYS[AP_INVOICES].key(recnum, usrdf1)
 
 
 def journal_key(recnum: int, usrdf1: str | None) -> str:
     """A 1-3 journal transaction's key: recon's link key in ``usrdf1``, else its recnum."""
-    return _KEYS[JOURNAL].key(recnum, usrdf1)
-
-
-def payroll_key(ref: str, usrdf1: str | None) -> str:
-    """A daily payroll line's key: recon's link key in ``usrdf1``, else its row GUID."""
-    if usrdf1 and usrdf1.startswith(LABOR_LINK_PREFIX):
-        return usrdf1
-    return f"{PAYROLL_REF_PREFIX}{ref}"
+    return RECORD_KEYS[JOURNAL].key(recnum, usrdf1)
 
 
 def payroll_month(mapping: ReconMapping, year: int, period: int) -> tuple[date, date] | None:
@@ -181,14 +142,14 @@ def payroll_month(mapping: ReconMapping, year: int, period: int) -> tuple[date, 
 def _job_cost_filter(key: str) -> ColumnElement[bool] | None:
     """Rows that may carry a job cost key: its source and any job the key can be read as
     naming (the transaction number may hold "-"); the caller keeps the exact matches."""
-    head = _JOB_COST_HEAD.match(key)
+    head = JOB_COST_HEAD.match(key)
     if head is None:
         return None
     rest = key[head.end() :]
     jobs = set()
     for position, character in enumerate(rest):
         if character == "-":
-            tail = _JOB_COST_TAIL.fullmatch(rest, position)
+            tail = JOB_COST_TAIL.fullmatch(rest, position)
             if tail is not None:
                 jobs.add(tail.group(1))
     if not jobs:
@@ -312,13 +273,13 @@ class SageReader:
         if module == JOB_COST:
             return _job_cost_filter(key)
         if module == DAILY_PAYROLL:
-            if key.startswith(LABOR_LINK_PREFIX):
+            if key.startswith(LABOR_LINK):
                 return dlypyr.c.usrdf1 == key
-            if key.startswith(PAYROLL_REF_PREFIX) and len(key) > len(PAYROLL_REF_PREFIX):
-                return guid_equals(dlypyr.c._idnum, key[len(PAYROLL_REF_PREFIX) :])
+            if key.startswith(SAGE_PAYROLL) and len(key) > len(SAGE_PAYROLL):
+                return guid_equals(dlypyr.c._idnum, key[len(SAGE_PAYROLL) :])
             return None
         table = TABLES[HEADER_TABLE[module]]
-        keys = _KEYS[module]
+        keys = RECORD_KEYS[module]
         if keys.link is not None and key.startswith(keys.link):
             return table.c.usrdf1 == key
         recnum = keys.recnum(key)
@@ -362,7 +323,7 @@ class SageReader:
     ) -> list[Document]:
         table_name = HEADER_TABLE[module]
         shape = _RowShape(table_name)
-        keys = _KEYS[module]
+        keys = RECORD_KEYS[module]
         statement = select(shape.table.c.recnum.label("sage_ref"), *shape.columns)
         if where is not None:
             statement = statement.where(where)
@@ -439,7 +400,7 @@ class SageReader:
         gl_lines = self._children(
             connection, "lgtnln", "linnum", TABLES["lgtnln"].c.recnum.in_(gl_ids)
         )
-        keys = _KEYS[spec.module]
+        keys = RECORD_KEYS[spec.module]
         documents = []
         headers.sort(key=lambda header_row: header_row[0])
         for recnum, gl_ref, year, number, row in headers:
@@ -481,7 +442,7 @@ class SageReader:
             "linnum",
             TABLES["lgtnln"].c.recnum.in_(select(lgrtrn.c.recnum).where(scope)),
         )
-        keys = _KEYS[JOURNAL]
+        keys = RECORD_KEYS[JOURNAL]
         documents = []
         headers.sort(key=lambda header: header[0])
         for recnum, row in headers:

@@ -48,7 +48,13 @@ from sqlalchemy import (
 )
 
 from adapters.sage.engine import WRITE_OPTION
-from adapters.sage.errors import SageRecordNotFoundError, SageWriteError, translating
+from adapters.sage.errors import (
+    SageError,
+    SageRecordNotFoundError,
+    SageUnavailableError,
+    SageWriteError,
+    translating,
+)
 from adapters.sage.schema import (
     TABLES,
     acpinv,
@@ -86,15 +92,14 @@ from domain.documents import (
     Document,
     Row,
 )
+from domain.keys import CLIENT_LINK, LABOR_LINK, SAGE_PAYROLL
+from domain.ports import Written, always
 from domain.posting import CREATE, REPLACE, UPDATE, VOID
 
 Fault = Callable[[str], None]
 FAULT_STEPS = ("before_write", "before_commit", "after_write")
 SINK_MODULES = MODULES
 ACTIONS = (CREATE, REPLACE, UPDATE, VOID)
-CLIENT_LINK_PREFIX = "ST-CO-"
-LABOR_LINK_PREFIX = "ST-LB-"
-PAYROLL_REF_PREFIX = "SAGE-dlypyr-"
 JOB_STATUS_CLOSED = 6
 CLIENT_INACTIVE = 1
 VENDOR_INACTIVE = 1
@@ -227,6 +232,7 @@ class SqlPostingSink:
         self.user = user
         self._fault = fault or _no_fault
         self._clock = clock
+        self._staged: dict[str, StagedPosting] = {}
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -265,8 +271,46 @@ class SqlPostingSink:
         with self._transaction(f"updating {doc.module} {doc.key} in Sage") as connection:
             return self._update(connection, doc)
 
-    def written(self, posting_id: str) -> None:
-        """Which staged batch carries a posting: never any, the sql sink writes at once."""
+    # -- the posting port ---------------------------------------------------------------------
+
+    def stage(
+        self,
+        posting_id: str,
+        action: str,
+        module: str,
+        document: Document | None,
+        refs: Sequence[int | str] = (),
+        *,
+        key: str | None = None,
+    ) -> None:
+        """Hold a posting for ``flush``; one Sage would refuse raises ValueError here."""
+        staged = staged_posting(posting_id, action, module, document, refs, key=key)
+        self._staged[staged.posting_id] = staged
+
+    def flush(self, needed: Callable[[str], bool] = always) -> Iterator[Written]:
+        """Write each staged posting into Sage, one transaction each, reporting each as it
+        commits. A posting Sage refuses is reported with the reason and the others go on; an
+        unreachable Sage stops the flush (the rest stay proposed for the next run)."""
+        staged, self._staged = list(self._staged.values()), {}
+        for posting in staged:
+            if not needed(posting.posting_id):
+                yield Written(posting.posting_id, skipped=True)
+                continue
+            action = f"{posting.action} {posting.module} {posting.key} in Sage"
+            try:
+                with self._transaction(action) as connection:
+                    refs = self.write_in(
+                        connection, posting.action, posting.module, posting.document, posting.refs
+                    )
+            except SageUnavailableError:
+                raise
+            except SageError as exc:
+                yield Written(posting.posting_id, error=f"{type(exc).__name__}: {exc}")
+                continue
+            yield Written(posting.posting_id, tuple(refs))
+
+    def written(self, posting_id: str) -> str | None:
+        """The batch that carries a posting: never any, the sql sink writes into Sage."""
         return None
 
     def write_in(
@@ -409,7 +453,7 @@ class SqlPostingSink:
         if (
             doc.module == CLIENTS
             and isinstance(link, str)
-            and link.startswith(CLIENT_LINK_PREFIX)
+            and link.startswith(CLIENT_LINK)
             and link.rstrip() != values.get("usrdf1")
         ):
             raise SageWriteError(
@@ -617,14 +661,13 @@ class SqlPostingSink:
 
     def _payroll_ref_of(self, connection: Connection, doc: Document) -> str:
         """The GUID of the one daily payroll line carrying ``doc``'s key."""
-        if doc.key.startswith(LABOR_LINK_PREFIX):
+        if doc.key.startswith(LABOR_LINK):
             where = dlypyr.c.usrdf1 == doc.key
-        elif doc.key.startswith(PAYROLL_REF_PREFIX):
-            where = guid_equals(dlypyr.c._idnum, doc.key[len(PAYROLL_REF_PREFIX) :])
+        elif doc.key.startswith(SAGE_PAYROLL):
+            where = guid_equals(dlypyr.c._idnum, doc.key[len(SAGE_PAYROLL) :])
         else:
             raise ValueError(
-                f"expected a daily payroll key {LABOR_LINK_PREFIX}… or {PAYROLL_REF_PREFIX}…, "
-                f"got {doc.key!r}"
+                f"expected a daily payroll key {LABOR_LINK}… or {SAGE_PAYROLL}…, got {doc.key!r}"
             )
         refs = connection.execute(select(_guid_as_text()).where(where)).scalars().all()
         if not refs:
@@ -658,6 +701,56 @@ class SqlPostingSink:
             raise SageRecordNotFoundError(
                 f"expected daily payroll line {ref} in dlypyr, found none"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class StagedPosting:
+    """One posting as a sink holds it until its flush: what to do, to which document or
+    records."""
+
+    posting_id: str
+    action: str
+    module: str
+    key: str
+    document: Document | None
+    refs: tuple[int | str, ...] = ()
+
+
+def staged_posting(
+    posting_id: str,
+    action: str,
+    module: str,
+    document: Document | None,
+    refs: Sequence[int | str] = (),
+    *,
+    key: str | None = None,
+) -> StagedPosting:
+    """A posting checked as Sage would check it, before anything is written.
+
+    ``create``/``update`` carry a document; ``replace`` a document and at most one ref (the
+    record it voids; none: create); ``void`` one or more refs, and the document's key in
+    ``key`` (a void carries no document). Raises ValueError for anything Sage would refuse.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"expected an action among {', '.join(ACTIONS)}, got {action!r}")
+    check_module(module)
+    refs = tuple(refs)
+    if action == VOID:
+        if not refs:
+            raise ValueError(f"expected the Sage records to void for posting {posting_id}")
+        named = key if key is not None else (document.key if document is not None else "")
+        return StagedPosting(str(posting_id), action, module, named, None, refs)
+    if document is None or document.module != module:
+        raise ValueError(f"expected a {module} document to {action}, got {document!r}")
+    check_document(document)
+    if action == UPDATE:
+        check_updatable(module)
+    if action == REPLACE and len(refs) > 1:
+        raise ValueError(f"expected at most one record to replace, got {list(refs)}")
+    for table, rows in document.tables.items():
+        for row in rows:
+            db_values(table, row)  # refuses unknown columns and malformed text
+    return StagedPosting(str(posting_id), action, module, document.key, document, refs)
 
 
 def check_module(module: str) -> None:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from adapters.httpclient import DEFAULT_TIMEOUT, HttpSourceClient, new_http, parse_json
-from adapters.httperrors import ErrorKinds
+from adapters.http.client import DEFAULT_TIMEOUT, HttpSourceClient, new_http, parse_json
+from adapters.http.errors import ErrorKinds
 from adapters.servicetrade.auth import OAuth2ClientCredentials, SessionAuth
 from adapters.servicetrade.errors import (
     SERVICETRADE_ERRORS,
@@ -26,7 +26,7 @@ from adapters.servicetrade.errors import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from adapters.httpclient import ClientOptions
+    from adapters.http.client import ClientOptions
 
 #: Entity kinds the adapter reads, with the key of their list in `data`.
 LIST_KEYS = {
@@ -55,7 +55,7 @@ USER_AGENT = "recon/0.1 (+servicetrade adapter)"
 class ServiceTradeClient(HttpSourceClient):
     """The ServiceTrade API as recon uses it. Thread-compatible, not thread-safe.
 
-    `options` are `adapters.httpclient.ClientOptions`: max_attempts, backoff_base, backoff_cap,
+    `options` are `adapters.http.client.ClientOptions`: max_attempts, backoff_base, backoff_cap,
     max_retry_wait, sleep, rng (the retry policy), clock, owns_http.
     """
 

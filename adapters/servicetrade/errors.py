@@ -14,7 +14,7 @@ Hierarchy (every error chains the httpx exception it came from)::
 `RateLimitedError`, `ServerError` and `ServiceTradeTransportError` are transient: the client
 retries them with backoff before letting them out.
 
-`ServiceTradeError` is a `adapters.httperrors.SourceApiError`, and the translation itself
+`ServiceTradeError` is a `adapters.http.errors.SourceApiError`, and the translation itself
 (`translate_response`, `translate_transport`) is written once there for every HTTP source.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import httpx
 
-from adapters.httperrors import ErrorKinds, SourceApiError, SourceRateLimited, json_object
+from adapters.http.errors import ErrorKinds, SourceApiError, SourceRateLimited, json_object
 
 
 class ServiceTradeError(SourceApiError):

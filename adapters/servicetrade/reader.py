@@ -23,8 +23,8 @@ from typing import Any
 
 import pendulum
 
-from adapters import wire
-from adapters.wire import MAX_ID, Fields, id_value, kind_of, string_value
+from adapters.http import wire
+from adapters.http.wire import MAX_ID, Fields, id_value, kind_of, string_value
 from domain.source import (
     Address,
     ClockEvent,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,22 +16,20 @@ from adapters.partsledger import (
     AuthError,
     NotFoundError,
     PartsLedgerClient,
-    PartsLedgerFeed,
     PartsLedgerTransportError,
     RateLimitedError,
     ResponseFormatError,
     ServerError,
     build_client,
 )
-from adapters.simulator import (
+from adapters.partsledger.errors import PartsLedgerError
+from domain.source import PARTSLEDGER, SOURCE_KINDS
+from simulator import (
     DEFAULT_PL_CLIENT_ID,
     DEFAULT_PL_CLIENT_SECRET,
     RunningSimulator,
     run_simulator,
 )
-from adapters.sources import SOURCE_ERRORS, open_sources
-from domain.ports import SourceFeed
-from domain.source import PARTSLEDGER, SOURCE_KINDS, Snapshot, VendorBill
 
 KINDS = SOURCE_KINDS[PARTSLEDGER]
 TABLES = {"vendor": "pl_vendors", "item": "pl_items", "warehouse": "pl_warehouses",
@@ -116,7 +114,7 @@ def test_gives_up_after_max_attempts_with_the_cause_chained(sim: RunningSimulato
         ids(client, "bill")
     assert caught.value.status_code == 502
     assert isinstance(caught.value.__cause__, httpx.HTTPStatusError)
-    assert isinstance(caught.value, SOURCE_ERRORS)
+    assert isinstance(caught.value, PartsLedgerError)
 
 
 def test_a_retry_after_too_long_is_not_waited_for(sim: RunningSimulator) -> None:
@@ -241,67 +239,3 @@ def test_updated_after_goes_out_as_iso_utc() -> None:
 
 
 # --- the feeds, opened together -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Simulator:
-    seed: int = 7
-    start_date: str = "2026-10-01"
-    scale: int = 1
-    state_file: str = ""
-
-
-@dataclass(frozen=True)
-class ServiceTradeSettings:
-    base_url: str = "embedded"
-    auth: str = "oauth2"
-    client_id: str = ""
-    client_secret: str = ""
-    username: str = ""
-    password: str = ""
-    timezone: str = "America/New_York"
-    timeout_seconds: int = 10
-    simulator: Simulator = field(default_factory=Simulator)
-
-
-@dataclass(frozen=True)
-class PartsLedgerSettings:
-    base_url: str = "embedded"
-    client_id: str = ""
-    client_secret: str = ""
-    timeout_seconds: int = 10
-
-
-def read_all(feed: SourceFeed, kind: str) -> list[Snapshot]:
-    return [feed.read(kind, raw) for page in feed.pages(kind, None) for raw in page]
-
-
-def test_one_embedded_simulator_serves_both_feeds() -> None:
-    with open_sources(ServiceTradeSettings(), PartsLedgerSettings()) as sources:
-        assert sources.simulator is not None
-        assert sources.partsledger.system == "partsledger"
-        bills = read_all(sources.partsledger, "bill")
-        assert bills and all(isinstance(bill, VendorBill) for bill in bills)
-        job_ids = {snapshot.id for snapshot in read_all(sources.servicetrade, "job")}
-        billed_jobs = {line.job_id for bill in bills for line in bill.lines if line.job_id}
-        assert billed_jobs and billed_jobs <= job_ids  # one world: PartsLedger's jobs exist
-        raw = next(iter(next(iter(sources.partsledger.pages("vendor", None)))))
-        assert sources.partsledger.source_id_of(raw) == str(raw["_id"])
-        updated = sources.partsledger.updated_of(raw)
-        assert isinstance(updated, int) and updated > 1_700_000_000
-
-
-def test_partsledger_settings_point_at_any_server(sim: RunningSimulator) -> None:
-    real_st = ServiceTradeSettings(
-        base_url=sim.base_url, client_id="recon", client_secret="recon-sim-secret"
-    )
-    pl = PartsLedgerSettings(
-        base_url=sim.partsledger_url,
-        client_id=DEFAULT_PL_CLIENT_ID,
-        client_secret=DEFAULT_PL_CLIENT_SECRET,
-    )
-    with open_sources(real_st, pl) as sources:
-        assert sources.simulator is None  # nothing embedded: no second simulator
-        assert isinstance(sources.partsledger, PartsLedgerFeed)
-        assert len(read_all(sources.partsledger, "warehouse")) == len(sim.state.world.pl_warehouses)
-        assert read_all(sources.servicetrade, "clockevent")

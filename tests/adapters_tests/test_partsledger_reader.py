@@ -11,10 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.partsledger import read_record, source_id_of, updated_of
-from adapters.simulator import jsonio
-from adapters.simulator.model import World
-from adapters.simulator.partsledger import PlRenderer
-from adapters.simulator.scenario import PL_CORRUPTIBLE_KINDS, advance, corrupt, generate
 from domain.source import (
     BillLine,
     Item,
@@ -29,6 +25,10 @@ from domain.source import (
     from_payload,
     to_payload,
 )
+from simulator import jsonio
+from simulator.model import World
+from simulator.partsledger import PlRenderer
+from simulator.scenario import PL_CORRUPTIBLE_KINDS, advance, corrupt, generate
 
 KINDS = ("vendor", "item", "warehouse", "purchase_order", "receipt", "bill")
 SNAPSHOTS = (Vendor, Item, Warehouse, PurchaseOrder, ShipmentReceipt, VendorBill)

@@ -26,6 +26,9 @@ from adapters.sage.reader import SageReader, payroll_month
 from adapters.sage.sandbox import init_sandbox
 from adapters.sage.sql_sink import FAULT_STEPS, SqlPostingSink
 from domain import ports
+from domain.builders import (
+    ar_invoice_document,
+)
 from domain.documents import (
     AP_INVOICES,
     AR_INVOICES,
@@ -36,9 +39,8 @@ from domain.documents import (
     VENDORS,
     Document,
     Row,
-    job_cost_key,
 )
-from domain.expected import ar_invoice_document
+from domain.keys import job_cost_key
 from domain.mapping import Mapping
 from domain.source import Invoice, InvoiceItem
 

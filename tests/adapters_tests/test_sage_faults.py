@@ -18,8 +18,8 @@ from adapters.sage.engine import create_sage_engine
 from adapters.sage.reader import SageReader
 from adapters.sage.sandbox import init_sandbox
 from adapters.sage.sql_sink import FAULT_STEPS, SqlPostingSink
+from domain.builders import ar_invoice_document
 from domain.documents import AR_INVOICES, Document
-from domain.expected import ar_invoice_document
 from domain.mapping import Mapping
 from domain.source import Invoice, InvoiceItem
 

@@ -31,7 +31,6 @@ from adapters.sage.files_sink import (
 )
 from adapters.sage.reader import SageReader
 from adapters.sage.sandbox import init_sandbox
-from domain import ports
 from domain.documents import (
     AP_INVOICES,
     COLUMNS,
@@ -41,10 +40,18 @@ from domain.documents import (
     VENDORS,
     Document,
 )
+from domain.ports import Written
 from tests.adapters_tests.test_sage_costs import MAPPING, bill, job_cost, journal, labor, vendor
 
 REPO = Path(__file__).resolve().parents[2]
 NOON = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+
+
+def batch_of(written: list[Written]) -> str | None:
+    """The one batch a flush wrote (None: it wrote none)."""
+    batches = {w.batch for w in written}
+    assert len(batches) <= 1 and all(w.error is None for w in written), written
+    return batches.pop() if batches else None
 
 
 class Crash(Exception):
@@ -97,7 +104,7 @@ def stage_run(sink: FilesPostingSink) -> None:
 def test_a_flush_writes_one_batch_with_a_manifest(drop: Path) -> None:
     sink = FilesPostingSink(drop, clock=lambda: NOON)
     stage_run(sink)
-    batch_id = sink.flush()
+    batch_id = batch_of(sink.flush())
     assert batch_id == "batch-00000001-20260314T120000Z"
     assert [p.name for p in pending_batches(drop)] == [batch_id]
     folder = drop / batch_id
@@ -126,14 +133,14 @@ def test_a_flush_writes_one_batch_with_a_manifest(drop: Path) -> None:
             records = list(csv.reader(handle))
         assert records[0] == [*META_COLUMNS, *COLUMNS[entry["table"]]]
         assert len(records) - 1 == entry["rows"]
-    assert sink.flush() is None  # nothing staged since
+    assert batch_of(sink.flush()) is None  # nothing staged since
     assert len(pending_batches(drop)) == 1
 
 
 def test_a_batch_reads_back_as_exactly_the_documents_staged(drop: Path) -> None:
     sink = FilesPostingSink(drop)
     stage_run(sink)
-    batch = read_batch(drop / str(sink.flush()))
+    batch = read_batch(drop / str(batch_of(sink.flush())))
     staged = run_of_corrections()
     assert [p.posting_id for p in batch.postings] == [pid for pid, _, _ in staged]
     for posting, (_, action, want) in zip(batch.postings, staged, strict=True):
@@ -148,7 +155,7 @@ def test_voids_and_replacements_carry_the_records_they_act_on(drop: Path) -> Non
     sink.stage("p-void", "void", JOB_COST, None, [4, 5], key=job_cost().key)
     sink.stage("p-replace", "replace", JOB_COST, job_cost(amount="1.00"), [6])
     sink.stage("p-fix-hours", "update", DAILY_PAYROLL, labor(hours="4.00"))
-    folder = drop / str(sink.flush())
+    folder = drop / str(batch_of(sink.flush()))
     with open(folder / "job_cost.jobcst.csv", newline="", encoding="utf-8") as handle:
         records = list(csv.DictReader(handle))
     assert [(r["posting_id"], r["action"], r["ref"], r["row"], r["cstamt"]) for r in records] == [
@@ -175,23 +182,16 @@ def test_staging_refuses_what_the_sql_sink_would_refuse(drop: Path) -> None:
         sink.stage("p", "delete", VENDORS, vendor())
     with pytest.raises(ValueError, match="document"):
         sink.stage("p", "create", VENDORS, bill())
-    assert sink.staged == () and sink.flush() is None
+    assert sink.staged == () and batch_of(sink.flush()) is None
     assert not drop.exists()
-
-
-def test_the_files_sink_fits_the_port_but_only_stages(drop: Path) -> None:
-    sink: ports.PostingSink = FilesPostingSink(drop)
-    assert sink.name == "files"
-    with pytest.raises(NotImplementedError, match=r"stage\(\)"):
-        sink.create(vendor())
 
 
 def test_written_finds_a_posting_in_pending_and_imported_batches(drop: Path, sage: Engine) -> None:
     first = FilesPostingSink(drop)
     first.stage("p-1", "create", VENDORS, vendor())
-    one = first.flush()
+    one = batch_of(first.flush())
     first.stage("p-2", "create", VENDORS, vendor(2002))
-    two = first.flush()
+    two = batch_of(first.flush())
     assert (first.written("p-1"), first.written("p-2"), first.written("p-3")) == (one, two, None)
     assert import_batches(drop, sage) == [one, two]
     later = FilesPostingSink(drop)  # another run, another process
@@ -202,15 +202,15 @@ def test_written_finds_a_posting_in_pending_and_imported_batches(drop: Path, sag
 def test_a_posting_already_in_a_batch_is_never_written_again(drop: Path) -> None:
     sink = FilesPostingSink(drop)
     sink.stage("p-1", "create", VENDORS, vendor())
-    first = sink.flush()
+    first = batch_of(sink.flush())
     rerun = FilesPostingSink(drop)
     rerun.stage("p-1", "create", VENDORS, vendor())
     rerun.stage("p-2", "create", VENDORS, vendor(2002))
-    second = rerun.flush()
+    second = batch_of(rerun.flush())
     assert second != first
     assert [p.posting_id for p in read_batch(drop / str(second)).postings] == ["p-2"]
     rerun.stage("p-1", "create", VENDORS, vendor())
-    assert rerun.flush() is None and len(pending_batches(drop)) == 2
+    assert batch_of(rerun.flush()) is None and len(pending_batches(drop)) == 2
 
 
 def test_a_crash_before_the_rename_leaves_no_batch_and_keeps_the_postings(drop: Path) -> None:
@@ -222,7 +222,7 @@ def test_a_crash_before_the_rename_leaves_no_batch_and_keeps_the_postings(drop: 
     assert list(drop.iterdir()) == [] and sink.written("p-bill") is None
     assert len(sink.staged) == 5
     fault.step = None  # the next flush goes through
-    batch_id = sink.flush()
+    batch_id = batch_of(sink.flush())
     assert batch_id is not None and batch_id.startswith("batch-00000001-")
     assert fault.seen == ["before_write", "before_commit", *FAULT_STEPS]
 
@@ -270,7 +270,7 @@ def test_import_applies_batches_and_the_reader_shows_the_documents(
 ) -> None:
     sink = FilesPostingSink(drop)
     stage_run(sink)
-    batch_id = sink.flush()
+    batch_id = batch_of(sink.flush())
     assert import_batches(drop, sage, user="sage-import") == [batch_id]
     reader = SageReader(sage, MAPPING)
     for _, _, want in run_of_corrections():
@@ -293,10 +293,10 @@ def test_batches_are_imported_in_order(drop: Path, sage: Engine) -> None:
     sink = FilesPostingSink(drop)
     sink.stage("p-1", "create", VENDORS, vendor())
     sink.stage("p-2", "create", JOURNAL, journal())
-    first = sink.flush()
+    first = batch_of(sink.flush())
     sink.stage("p-3", "update", VENDORS, vendor(name="Ferguson Enterprises"))
     sink.stage("p-4", "replace", JOURNAL, journal(amount="20.00"), [1])
-    second = sink.flush()
+    second = batch_of(sink.flush())
     assert import_batches(drop, sage) == [first, second]
     reader = SageReader(sage, MAPPING)
     assert reader.read(VENDORS)[0].header["vndnme"] == "Ferguson Enterprises"
@@ -308,7 +308,7 @@ def test_a_posting_sage_refuses_is_reported_and_the_rest_goes_in(drop: Path, sag
     sink = FilesPostingSink(drop)
     sink.stage("p-gone", "void", AP_INVOICES, None, [42], key="PL-BILL-42")
     sink.stage("p-bill", "create", AP_INVOICES, bill())
-    batch_id = sink.flush()
+    batch_id = batch_of(sink.flush())
     assert import_batches(drop, sage) == [batch_id]
     result = orjson.loads((drop / IMPORTED_FOLDER / str(batch_id) / RESULT).read_bytes())
     assert [(p["posting_id"], p["status"]) for p in result["postings"]] == [
@@ -323,7 +323,7 @@ def test_a_posting_sage_refuses_is_reported_and_the_rest_goes_in(drop: Path, sag
 def test_an_import_interrupted_after_commit_is_not_applied_twice(drop: Path, sage: Engine) -> None:
     sink = FilesPostingSink(drop)
     stage_run(sink)
-    batch_id = sink.flush()
+    batch_id = batch_of(sink.flush())
     with pytest.raises(Crash):
         import_batches(drop, sage, fault=Faults("after_write"))
     assert [p.name for p in pending_batches(drop)] == [batch_id]  # committed, not moved
@@ -336,7 +336,7 @@ def test_an_import_interrupted_after_commit_is_not_applied_twice(drop: Path, sag
 def test_an_import_that_fails_before_commit_writes_nothing(drop: Path, sage: Engine) -> None:
     sink = FilesPostingSink(drop)
     stage_run(sink)
-    batch_id = sink.flush()
+    batch_id = batch_of(sink.flush())
     with pytest.raises(Crash):
         import_batches(drop, sage, fault=Faults("before_commit"))
     reader = SageReader(sage, MAPPING)
@@ -348,9 +348,9 @@ def test_an_import_that_fails_before_commit_writes_nothing(drop: Path, sage: Eng
 def test_a_tampered_batch_stops_the_import(drop: Path, sage: Engine) -> None:
     sink = FilesPostingSink(drop)
     sink.stage("p-1", "create", VENDORS, vendor())
-    first = sink.flush()
+    first = batch_of(sink.flush())
     sink.stage("p-2", "create", VENDORS, vendor(2002))
-    sink.flush()
+    batch_of(sink.flush())
     path = drop / str(first) / "vendors.actpay.csv"
     path.write_bytes(path.read_bytes().replace(b"Ferguson", b"Fergusen"))
     with pytest.raises(SageDataError, match="SHA-256"):

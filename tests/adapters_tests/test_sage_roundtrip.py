@@ -26,8 +26,8 @@ from adapters.sage.reader import SageReader
 from adapters.sage.sandbox import init_sandbox
 from adapters.sage.sql_sink import SqlPostingSink
 from domain import ports
+from domain.builders import ar_invoice_document, client_document, job_document
 from domain.documents import AR_INVOICES, CLIENTS, JOBS, Document
-from domain.expected import ar_invoice_document, client_document, job_document
 from domain.mapping import Mapping, TaxDistrict, TaxEntity
 from domain.source import Address, Company, Invoice, InvoiceItem, Location
 

@@ -16,7 +16,7 @@ from adapters.sage.errors import SageConfigError, SageDataError, SageSchemaError
 from adapters.sage.reader import read_tax_districts
 from adapters.sage.sandbox import COST_TYPES, SOURCES, init_sandbox, sandbox_accounts
 from adapters.sage.sql_sink import SqlPostingSink
-from domain.expected import client_document
+from domain.builders import client_document
 from domain.mapping import Mapping, TaxDistrict, TaxEntity
 from domain.source import Company
 

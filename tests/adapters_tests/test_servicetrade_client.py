@@ -26,7 +26,7 @@ from adapters.servicetrade import (
     ServiceTradeTransportError,
     build_client,
 )
-from adapters.simulator import (
+from simulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_PASSWORD,
@@ -34,7 +34,7 @@ from adapters.simulator import (
     RunningSimulator,
     run_simulator,
 )
-from adapters.simulator.state import SESSION_CAP
+from simulator.state import SESSION_CAP
 
 SESSION: dict[str, Any] = {"username": DEFAULT_USERNAME, "password": DEFAULT_PASSWORD}
 OAUTH: dict[str, Any] = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}

@@ -11,10 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.servicetrade import read_record, source_id_of, updated_of
-from adapters.simulator import jsonio
-from adapters.simulator.model import World
-from adapters.simulator.render import Renderer
-from adapters.simulator.scenario import CORRUPTIBLE_KINDS, advance, corrupt, generate
 from domain.source import (
     ClockEvent,
     Company,
@@ -28,6 +24,10 @@ from domain.source import (
     from_payload,
     to_payload,
 )
+from simulator import jsonio
+from simulator.model import World
+from simulator.render import Renderer
+from simulator.scenario import CORRUPTIBLE_KINDS, advance, corrupt, generate
 
 TZ = "America/New_York"
 KINDS = ("company", "location", "user", "job", "invoice", "jobitem", "clockevent")

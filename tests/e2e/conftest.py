@@ -41,9 +41,10 @@ class Recon:
         return result.returncode, json.loads(result.stdout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One demo run per module; tests copy its folder so each starts from the same books."""
+    """One demo run for the session; tests copy its folder so each starts from the same
+    books."""
     workdir = tmp_path_factory.mktemp("demo")
     Recon(workdir).run("demo", "--workdir", str(workdir))
     return workdir

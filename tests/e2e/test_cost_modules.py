@@ -9,7 +9,11 @@ from collections import Counter
 from contextlib import closing
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import Recon
+
+pytestmark = pytest.mark.slow
 
 COST_MODULES = ("vendors", "ap_invoices", "journal", "job_cost", "daily_payroll")
 

@@ -9,9 +9,12 @@ import tomllib
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 import tomli_w
 
 from tests.e2e.conftest import Recon
+
+pytestmark = pytest.mark.slow
 
 
 def use_files_sink(recon: Recon) -> Path:

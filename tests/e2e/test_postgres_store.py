@@ -10,6 +10,8 @@ from cli.config import write_config
 from cli.demo import embedded_config
 from tests.e2e.conftest import Recon
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.postgres
 def test_the_whole_job_runs_on_a_postgresql_store(tmp_path: Path, postgres_url: str) -> None:

@@ -8,9 +8,13 @@ import tomllib
 from contextlib import closing
 from datetime import date
 
-from adapters.simulator import run_simulator
+import pytest
+
+from simulator import run_simulator
 from tests.e2e.conftest import Recon
 from tests.e2e.test_hand_edits import active_duplicates
+
+pytestmark = pytest.mark.slow
 
 
 def test_replay_after_a_restore_posts_only_what_the_backup_lacks(recon: Recon) -> None:

@@ -11,7 +11,9 @@ import pytest
 
 from adapters.servicetrade.client import build_client
 from adapters.servicetrade.feed import ServiceTradeFeed
-from adapters.simulator import (
+from cli.config import default_config, write_config
+from cli.demo import technicians
+from simulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_PL_CLIENT_ID,
@@ -19,9 +21,9 @@ from adapters.simulator import (
     RunningSimulator,
     run_simulator,
 )
-from cli.config import default_config, write_config
-from cli.demo import technicians
 from tests.e2e.conftest import Recon
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
-from adapters.services import Recon
-from adapters.store import Ledger, create_projection_engine
+from adapters.store import Store, create_projection_engine
+from application import ingest as use_case
+from application.context import Context
 from domain.documents import AP_INVOICES, DAILY_PAYROLL, JOB_COST, JOURNAL, VENDORS, Document
 from domain.mapping import Mapping
-from projections.expected import expected_documents
-from tests.conftest import ListFeed
+from projections.readmodel import ReadModel
+from projections.rows import expected_documents
+from tests.fakes import ListFeed
 from tests.projections_tests.test_store_contract import company, location
 
 MAPPING = Mapping(
@@ -130,13 +132,15 @@ class PartsLedgerFeed(ListFeed):
 
 
 @pytest.fixture
-def recon(store_url: str) -> Iterator[Recon]:
-    ledger = Ledger(store_url)
+def ctx(store_url: str) -> Iterator[Context]:
+    store = Store(store_url)
     engine = create_projection_engine(store_url)
     try:
-        yield Recon(ledger, engine, MAPPING)
+        ctx = Context(store, ReadModel(engine, MAPPING), MAPPING)
+        ctx.catch_up()
+        yield ctx
     finally:
-        ledger.close()
+        store.close()
         engine.dispose()
 
 
@@ -176,30 +180,30 @@ def sources() -> tuple[ListFeed, PartsLedgerFeed]:
     return st, pl
 
 
-def documents(recon: Recon, module: str) -> tuple[dict[str, Document], dict[str, str]]:
-    with recon.engine.connect() as conn:
+def documents(ctx: Context, module: str) -> tuple[dict[str, Document], dict[str, str]]:
+    with ctx.read_model.engine.connect() as conn:
         docs, problems = expected_documents(conn, module)
     return {d.key: d for d in docs}, problems
 
 
-def ingest(recon: Recon, *feeds: ListFeed) -> None:
+def ingest(ctx: Context, *feeds: ListFeed) -> None:
     for feed in feeds:
-        recon.ingest(feed, kinds=tuple(feed.records))
+        use_case.ingest(ctx, feed, kinds=tuple(feed.records))
 
 
-def test_every_cost_module_is_derived(recon: Recon) -> None:
-    ingest(recon, *sources())
-    vendors, _ = documents(recon, VENDORS)
+def test_every_cost_module_is_derived(ctx: Context) -> None:
+    ingest(ctx, *sources())
+    vendors, _ = documents(ctx, VENDORS)
     assert list(vendors) == ["VND-2001"]
-    payables, _ = documents(recon, AP_INVOICES)
+    payables, _ = documents(ctx, AP_INVOICES)
     ap = payables["PL-BILL-77"]
     assert ap.header["invttl"] == "163.00" and ap.header["vndnum"] == "2001"
     assert [r["actnum"] for r in ap.tables["apivln"]] == ["5000", "1300", "5100", "5000"]
     debits = sum(Decimal(r["dbtamt"]) for r in ap.tables["lgtnln"])
     assert debits == sum(Decimal(r["crdamt"]) for r in ap.tables["lgtnln"]) == Decimal("163.00")
-    journal, _ = documents(recon, JOURNAL)
+    journal, _ = documents(ctx, JOURNAL)
     assert journal["ST-JI-3"].amount == Decimal("37.50")
-    payroll, problems = documents(recon, DAILY_PAYROLL)
+    payroll, problems = documents(ctx, DAILY_PAYROLL)
     assert {
         k: (d.header["paytyp"], d.header["payhrs"], d.header["empnum"]) for k, d in payroll.items()
     } == {
@@ -207,47 +211,47 @@ def test_every_cost_module_is_derived(recon: Recon) -> None:
         "ST-LB-2": ("2", "1.00", "101"),
     }
     assert "Bo Helper" in problems["ST-LB-5"] and "[mapping.employees]" in problems["ST-LB-5"]
-    costs, _ = documents(recon, JOB_COST)
+    costs, _ = documents(ctx, JOB_COST)
     amounts = sorted((d.header["srcnum"], d.header["cstamt"]) for d in costs.values())
     assert amounts == [("11", "100.00"), ("18", "100.00"), ("18", "40.00"), ("3", "37.50")]
     assert all(d.header["jobnum"] == "5001" for d in costs.values())
 
 
-def test_a_changed_bill_replaces_its_documents_and_a_void_expects_voids(recon: Recon) -> None:
+def test_a_changed_bill_replaces_its_documents_and_a_void_expects_voids(ctx: Context) -> None:
     st, pl = sources()
-    ingest(recon, st, pl)
+    ingest(ctx, st, pl)
     pl.records["bill"] = [bill(amount="120.00", updated=200)]
-    ingest(recon, pl)
-    costs, _ = documents(recon, JOB_COST)
+    ingest(ctx, pl)
+    costs, _ = documents(ctx, JOB_COST)
     assert sorted(d.header["cstamt"] for d in costs.values() if d.header["srcnum"] == "11") == [
         "120.00"
     ]
     pl.records["bill"] = [bill(status="voided", amount="120.00", updated=300)]
-    ingest(recon, pl)
-    payables, _ = documents(recon, AP_INVOICES)
-    costs, _ = documents(recon, JOB_COST)
+    ingest(ctx, pl)
+    payables, _ = documents(ctx, AP_INVOICES)
+    costs, _ = documents(ctx, JOB_COST)
     assert payables["PL-BILL-77"].is_void
     assert all(d.is_void for d in costs.values() if d.header["srcnum"] == "11")
 
 
-def test_replay_rebuilds_the_cost_modules_with_the_same_numbers(recon: Recon) -> None:
-    ingest(recon, *sources())
+def test_replay_rebuilds_the_cost_modules_with_the_same_numbers(ctx: Context) -> None:
+    ingest(ctx, *sources())
     before = {
-        m: documents(recon, m) for m in (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
+        m: documents(ctx, m) for m in (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
     }
-    recon.replay()
-    assert {m: documents(recon, m) for m in before} == before
+    ctx.read_model.rebuild(ctx.store)
+    assert {m: documents(ctx, m) for m in before} == before
 
 
-def test_a_mapping_change_rebuilds_every_module_and_loses_none(recon: Recon) -> None:
-    ingest(recon, *sources())
+def test_a_mapping_change_rebuilds_every_module_and_loses_none(ctx: Context) -> None:
+    ingest(ctx, *sources())
     before = {
-        m: documents(recon, m)[0].keys()
+        m: documents(ctx, m)[0].keys()
         for m in (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
     }
     changed = replace(MAPPING, inventory_account=1310)
-    other = Recon(recon.ledger, recon.engine, changed)
-    other.project()
+    other = Context(ctx.store, ReadModel(ctx.read_model.engine, changed), changed)
+    other.catch_up()
     after = {m: documents(other, m)[0] for m in before}
     assert {m: docs.keys() for m, docs in after.items()} == before
     assert after[JOURNAL]["ST-JI-3"].tables["lgtnln"][1]["lgract"] == "1310"

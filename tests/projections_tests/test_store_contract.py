@@ -9,14 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, func, select
 
-from adapters.services import Recon
-from adapters.store import Ledger, StoredEvent, create_projection_engine
+from adapters.store import Store, create_projection_engine
+from application.context import Context
+from application.ingest import ingest
 from domain.documents import AR_INVOICES, CLIENTS, JOBS
 from domain.mapping import Mapping, TaxDistrict, TaxEntity
-from projections.expected import expected_documents
+from domain.ports import StoredEvent
+from projections.readmodel import ReadModel
+from projections.rows import expected_documents
 from projections.runner import catch_up
 from projections.tables import expected_document, sage_number, source_state, tracking
-from tests.conftest import ListFeed
+from tests.fakes import ListFeed
 
 MAPPING = Mapping(
     ar_control_account=1200,
@@ -110,13 +113,15 @@ def invoice(
 
 
 @pytest.fixture
-def recon(store_url: str) -> Iterator[Recon]:
-    ledger = Ledger(store_url)
+def ctx(store_url: str) -> Iterator[Context]:
+    store = Store(store_url)
     engine = create_projection_engine(store_url)
     try:
-        yield Recon(ledger, engine, MAPPING)
+        ctx = Context(store, ReadModel(engine, MAPPING), MAPPING)
+        ctx.catch_up()
+        yield ctx
     finally:
-        ledger.close()
+        store.close()
         engine.dispose()
 
 
@@ -130,34 +135,40 @@ def feed() -> ListFeed:
     )
 
 
-def scalar(recon: Recon, query: Any) -> Any:
-    with recon.engine.connect() as conn:
+def scalar(ctx: Context, query: Any) -> Any:
+    with ctx.read_model.engine.connect() as conn:
         return conn.execute(query).scalar()
 
 
-def test_recorded_events_read_back_in_order_with_their_state(recon: Recon) -> None:
-    recon.ingest(feed(), kinds=("company",))
-    events = recon.ledger.read(0, 10)
+def test_recorded_events_read_back_in_order_with_their_state(ctx: Context) -> None:
+    ingest(ctx, feed(), kinds=("company",))
+    events = ctx.store.read(0, 10)
     assert [e.position for e in events] == sorted(e.position for e in events)
     assert {e.state["payload"]["name"] for e in events} == {"Customer 1", "Customer 2"}
-    assert recon.ledger.read(events[-1].position, 10) == []
+    assert ctx.store.read(events[-1].position, 10) == []
 
 
-def test_ingesting_the_same_content_again_appends_nothing(recon: Recon) -> None:
+def test_ingesting_the_same_content_again_appends_nothing(ctx: Context) -> None:
     source = feed()
-    first = recon.ingest(source)
+    for kind in source.records.values():
+        for record in kind:
+            record["updated"] = 1000
+    first = ingest(ctx, source)
     assert sum(first.appended.values()) == 8
-    before = recon.ledger.max_position()
-    again = recon.ingest(source)
+    before = ctx.store.max_position()
+    asked = len(source.requests)
+    again = ingest(ctx, source)
     assert sum(again.appended.values()) == 0
-    assert recon.ledger.max_position() == before
-    # the second run asked only for what changed since the cursor, with the overlap
-    assert ("company", 100 - 300 if 100 - 300 > 0 else 0) in source.requests
+    assert ctx.store.max_position() == before
+    # the second run asked only for what changed since the cursor (1000) less the overlap (300)
+    since = dict(source.requests[asked:])
+    assert [since[kind] for kind in ("company", "location", "invoice")] == [700, 700, 700]
+    assert since["user"] is None  # a kind never seen has no cursor: everything is asked for
 
 
-def test_expected_documents_follow_the_ledger(recon: Recon) -> None:
-    recon.ingest(feed())
-    with recon.engine.connect() as conn:
+def test_expected_documents_follow_the_ledger(ctx: Context) -> None:
+    ingest(ctx, feed())
+    with ctx.read_model.engine.connect() as conn:
         clients, _ = expected_documents(conn, CLIENTS)
         jobs, _ = expected_documents(conn, JOBS)
         invoices, problems = expected_documents(conn, AR_INVOICES)
@@ -171,13 +182,13 @@ def test_expected_documents_follow_the_ledger(recon: Recon) -> None:
     assert by_key["ST-INV-100"].header["invttl"] == "294.75"
 
 
-def test_a_change_upstream_changes_the_document_and_its_dependents(recon: Recon) -> None:
+def test_a_change_upstream_changes_the_document_and_its_dependents(ctx: Context) -> None:
     source = feed()
-    recon.ingest(source)
+    ingest(ctx, source)
     source.records["invoice"][0] = invoice(100, 10, 1, price="200.00", updated=200)
     source.records["location"][0] = location(10, 1, group="Nowhere", updated=200)
-    recon.ingest(source)
-    with recon.engine.connect() as conn:
+    ingest(ctx, source)
+    with ctx.read_model.engine.connect() as conn:
         invoices, problems = expected_documents(conn, AR_INVOICES)
         _, job_problems = expected_documents(conn, JOBS)
     assert "ST-INV-100" in problems and "Nowhere" in problems["ST-INV-100"]
@@ -185,13 +196,13 @@ def test_a_change_upstream_changes_the_document_and_its_dependents(recon: Recon)
     assert [d.key for d in invoices] == ["ST-INV-102"]
 
 
-def test_a_void_after_hand_off_expects_a_void_document(recon: Recon) -> None:
+def test_a_void_after_hand_off_expects_a_void_document(ctx: Context) -> None:
     source = feed()
-    recon.ingest(source)
+    ingest(ctx, source)
     source.records["invoice"][0] = invoice(100, 10, 1, status="void", updated=300)
     source.records["invoice"][1] = invoice(101, 11, 2, status="void", updated=300)
-    recon.ingest(source)
-    with recon.engine.connect() as conn:
+    ingest(ctx, source)
+    with ctx.read_model.engine.connect() as conn:
         invoices, _ = expected_documents(conn, AR_INVOICES)
     by_key = {d.key: d for d in invoices}
     assert by_key["ST-INV-100"].is_void
@@ -206,15 +217,15 @@ def _snapshot(conn: Connection) -> tuple[Any, ...]:
     )
 
 
-def test_replay_rebuilds_exactly_the_same_rows(recon: Recon) -> None:
+def test_replay_rebuilds_exactly_the_same_rows(ctx: Context) -> None:
     source = feed()
-    recon.ingest(source)
+    ingest(ctx, source)
     source.records["invoice"][2] = invoice(102, 12, 1, price="7.77", updated=500)
-    recon.ingest(source)
-    with recon.engine.connect() as conn:
+    ingest(ctx, source)
+    with ctx.read_model.engine.connect() as conn:
         before = _snapshot(conn)
-    assert recon.replay() == recon.ledger.max_position()
-    with recon.engine.connect() as conn:
+    assert ctx.read_model.rebuild(ctx.store) == ctx.store.max_position()
+    with ctx.read_model.engine.connect() as conn:
         assert _snapshot(conn) == before
 
 
@@ -242,38 +253,38 @@ class Exploding:
             raise Boom
 
 
-def test_a_failed_page_leaves_rows_and_tracking_untouched(recon: Recon) -> None:
-    recon.ingest(feed())
-    recon.replay()
-    with recon.engine.begin() as conn:
+def test_a_failed_page_leaves_rows_and_tracking_untouched(ctx: Context) -> None:
+    ingest(ctx, feed())
+    ctx.read_model.rebuild(ctx.store)
+    with ctx.read_model.engine.begin() as conn:
         conn.execute(tracking.delete())
         conn.execute(expected_document.delete())
         conn.execute(sage_number.delete())
         conn.execute(source_state.delete())
-    projections = [*recon.projections, Exploding()]
+    projections = [*ctx.read_model.projections, Exploding()]
     with pytest.raises(Boom):
-        catch_up(recon.ledger, recon.engine, projections, page_size=3)
-    with recon.engine.connect() as conn:
+        catch_up(ctx.store, ctx.read_model.engine, projections, page_size=3)
+    with ctx.read_model.engine.connect() as conn:
         positions = dict(conn.execute(select(tracking.c.name, tracking.c.position)).all())
         rows = conn.execute(select(func.count()).select_from(source_state)).scalar()
     assert set(positions.values()) == {3}
     assert rows == 3
-    recon.project()  # the next run goes on from where the last whole page ended
-    assert scalar(recon, select(func.count()).select_from(source_state)) == 8
+    ctx.catch_up()  # the next run goes on from where the last whole page ended
+    assert scalar(ctx, select(func.count()).select_from(source_state)) == 8
 
 
-def test_quarantined_payloads_are_listed_with_the_reason_and_the_rest_syncs(recon: Recon) -> None:
+def test_quarantined_payloads_are_listed_with_the_reason_and_the_rest_syncs(ctx: Context) -> None:
     source = feed()
     source.records["company"].append({"id": "3", "name": "Broken", "updated": 100})
     source.records["company"].append({"name": "no id at all", "updated": 100})
-    report = recon.ingest(source)
+    report = ingest(ctx, source)
     assert report.rejected["company"] == 2
-    rows = recon.quarantine()
+    rows = ctx.read_model.quarantined()
     assert {r["source_id"] for r in rows} >= {"3"}
     assert all(r["rejection"] for r in rows)
     assert any('"Broken"' in r["raw"] for r in rows)
     assert sum(report.appended.values()) == 10
-    again = recon.ingest(source)
+    again = ingest(ctx, source)
     assert sum(again.appended.values()) == 0
 
 
@@ -303,10 +314,10 @@ class ShiftingFeed(ListFeed):
             page += 1
 
 
-def test_a_record_skipped_by_shifting_pages_is_fetched_next_run(recon: Recon) -> None:
+def test_a_record_skipped_by_shifting_pages_is_fetched_next_run(ctx: Context) -> None:
     source = ShiftingFeed({"company": [company(i, updated=99 + i) for i in range(1, 6)]})
-    recon.ingest(source, kinds=("company",), overlap=0)
-    assert scalar(recon, select(func.count()).select_from(source_state)) == 4  # one slid past
-    recon.ingest(source, kinds=("company",), overlap=0)
-    assert scalar(recon, select(func.count()).select_from(source_state)) == 5
+    ingest(ctx, source, kinds=("company",), overlap=0)
+    assert scalar(ctx, select(func.count()).select_from(source_state)) == 4  # one slid past
+    ingest(ctx, source, kinds=("company",), overlap=0)
+    assert scalar(ctx, select(func.count()).select_from(source_state)) == 5
     assert source.requests[-1] == ("company", 100)

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the ServiceTrade and PartsLedger adapters."""

@@ -1,0 +1,1 @@
+"""The use cases: ingest, reconcile, post, resolve, write back, status."""

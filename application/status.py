@@ -1,0 +1,52 @@
+"""Status: what the store holds, what Sage should hold, the postings, and the tie-outs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.context import Context
+from domain.documents import AP_INVOICES, DAILY_PAYROLL, JOB_COST
+from domain.money import to_str
+from domain.scope import in_scope
+from domain.source import PARTSLEDGER, SERVICETRADE
+from domain.tieouts import SageSide, Sources, active, tie_outs
+
+
+def status(ctx: Context) -> dict[str, Any]:
+    """Counts per source kind and module, totals, postings, cursors; the tie-outs when the
+    command reads Sage."""
+    counts = ctx.read_model.counts()
+    modules = counts["modules"]
+    for module, total in counts.pop("totals").items():
+        modules[module]["expected_total"] = to_str(total)
+    result = {"events": ctx.store.max_position(), **counts}
+    if ctx.reader is not None:
+        result["tie_outs"] = tie_out(ctx)
+    return result
+
+
+def tie_out(ctx: Context) -> dict[str, Any]:
+    """Job cost, payroll hours and payables in Sage against their sources."""
+    model = ctx.read_model
+    sources = Sources(
+        jobs=model.snapshots(SERVICETRADE, "job"),  # type: ignore[arg-type]
+        users=model.snapshots(SERVICETRADE, "user"),  # type: ignore[arg-type]
+        items=model.snapshots(SERVICETRADE, "jobitem"),  # type: ignore[arg-type]
+        bills=model.snapshots(PARTSLEDGER, "bill"),  # type: ignore[arg-type]
+        numbers=model.sage_numbers(),
+    )
+    sage = ctx.sage()
+
+    def held(module: str) -> list[Any]:
+        return active(sage.read(module, None), in_scope(module, ctx.mapping))
+
+    return tie_outs(
+        sources,
+        SageSide(held(JOB_COST), held(DAILY_PAYROLL), held(AP_INVOICES)),
+        ctx.mapping,
+    )
+
+
+def quarantine(ctx: Context) -> list[dict[str, Any]]:
+    """Payloads that failed validation, oldest first, with the reason and the raw payload."""
+    return ctx.read_model.quarantined()

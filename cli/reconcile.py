@@ -1,0 +1,140 @@
+"""`recon reconcile` and `recon replay`: compare Sage with what it should hold; post fixes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    ConfigOption,
+    JsonOption,
+    check_period,
+    load,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from application.context import Context
+    from cli.config import Config
+
+MODULE_NAMES = (
+    "clients",
+    "jobs",
+    "vendors",
+    "ar_invoices",
+    "ap_invoices",
+    "journal",
+    "job_cost",
+    "daily_payroll",
+)
+
+
+def _modules(module: list[str] | None) -> list[str]:
+    chosen = module or list(MODULE_NAMES)
+    for name in chosen:
+        if name not in MODULE_NAMES:
+            raise typer.BadParameter(
+                f"{name!r}: expected one of {', '.join(MODULE_NAMES)}", param_hint="--module"
+            )
+    return chosen
+
+
+def reconcile(
+    config: ConfigOption = Path("recon.toml"),
+    module: Annotated[
+        list[str] | None, typer.Option("--module", "-m", help="Module(s) to reconcile.")
+    ] = None,
+    period: Annotated[str | None, typer.Option(help="Posting period YYYY-MM.")] = None,
+    as_json: JsonOption = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Post the corrections.")] = False,
+) -> None:
+    """Compare what Sage holds with what it should hold; exit 1 when anything differs."""
+    from application import post
+    from application.reconcile import reconcile as run
+    from cli.bootstrap import context
+    from domain.documents import AR_INVOICES
+
+    check_period(period)
+    modules = _modules(module)
+    cfg = load(config)
+    with context(cfg) as ctx:
+        findings = run(ctx, modules, period)
+        result: dict[str, Any] = {
+            "period": period,
+            "modules": modules,
+            "findings": [f.to_json() for f in findings],
+        }
+        if apply:  # also carries on postings a batch or a crash left open
+            result["applied"] = post.apply(ctx, findings).to_json()
+            result["remaining"] = [f.to_json() for f in run(ctx, modules, period)]
+        if apply and AR_INVOICES in modules and cfg.servicetrade.writeback:
+            result["written_back"] = _write_back(ctx, cfg)
+    if as_json:
+        print_json(result)
+    else:
+        print_findings(result)
+    raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
+
+
+def _write_back(ctx: Context, cfg: Config) -> dict[str, Any]:
+    """Mark invoices processed/failed in ServiceTrade; a ServiceTrade outage is only a warning
+    (the postings stand, and the next run tells ServiceTrade)."""
+    from application.writeback import write_back
+    from cli.bootstrap import SOURCE_ERRORS, sources
+
+    try:
+        with sources(cfg) as opened:
+            return dict(write_back(ctx, opened.servicetrade))
+    except SOURCE_ERRORS as exc:
+        typer.echo(f"recon: warning: could not update ServiceTrade invoices: {exc}", err=True)
+        return {"error": str(exc)}
+
+
+def print_findings(result: dict[str, Any]) -> None:
+    findings = result["findings"]
+    if not findings:
+        typer.echo("Sage holds exactly what it should.")
+    for f in findings:
+        difference = f" ({f['difference']})" if f["difference"] is not None else ""
+        typer.echo(f"{f['module']:12} {f['kind']:20} {f['key']}{difference}")
+    if "applied" in result:
+        applied = result["applied"]
+        typer.echo(
+            f"applied: {len(applied['confirmed'])} confirmed, {len(applied['failed'])} failed, "
+            f"{len(applied['left_for_people'])} left for a person (recon resolve KEY)"
+        )
+        typer.echo(f"remaining findings: {len(result['remaining'])}")
+
+
+def replay(
+    config: ConfigOption = Path("recon.toml"),
+    as_json: JsonOption = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Post what Sage is missing.")] = False,
+) -> None:
+    """After a Sage restore (or a mapping change): rebuild every projection from the event log,
+    then reconcile every module; with --apply, post exactly what Sage no longer holds."""
+    from application import post
+    from application.reconcile import reconcile as run
+    from cli.bootstrap import context
+
+    cfg = load(config)
+    with context(cfg) as ctx:
+        events = ctx.read_model.rebuild(ctx.store)
+        findings = run(ctx)
+        result: dict[str, Any] = {
+            "replayed_events": events,
+            "findings": [f.to_json() for f in findings],
+        }
+        if apply:
+            result["applied"] = post.apply(ctx, findings).to_json()
+            result["remaining"] = [f.to_json() for f in run(ctx)]
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"replayed {events} events")
+        print_findings(result)
+    raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)

@@ -1,0 +1,62 @@
+"""`recon status` and `recon quarantine list`: what recon holds and what it set aside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.common import ConfigOption, JsonOption, load, print_json
+
+quarantine_app = typer.Typer(help="Source records whose payloads failed validation.")
+
+
+def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = False) -> None:
+    """What the event store holds, what Sage should hold, and the postings."""
+    from application.status import status as run
+    from cli.bootstrap import context
+
+    cfg = load(config)
+    with context(cfg) as ctx:
+        data = run(ctx)
+    if as_json:
+        print_json(data)
+        return
+    typer.echo(f"events recorded: {data['events']}")
+    for name, counts in data["sources"].items():
+        typer.echo(
+            f"  {name:26} {counts['records']:6} records, {counts['quarantined']} quarantined"
+        )
+    for module, counts in data["modules"].items():
+        total = f", total {counts['expected_total']}" if "expected_total" in counts else ""
+        typer.echo(
+            f"  {module:26} {counts['expected']:6} expected in Sage{total}, "
+            f"{counts['unmapped']} unmapped"
+        )
+    typer.echo(f"postings: {data['postings'] or 'none'}")
+    for name, tie in data.get("tie_outs", {}).items():
+        if name == "unmapped":
+            continue
+        verdict = "ties" if tie["ties"] else f"{len(tie['differences'])} groups differ"
+        typer.echo(
+            f"tie-out {name:14} expected {tie['expected_total']:>12}  "
+            f"Sage {tie['sage_total']:>12}  {verdict}"
+        )
+
+
+@quarantine_app.command("list")
+def quarantine_list(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = False) -> None:
+    """Payloads that failed validation, with the reason (they stay until a valid one arrives)."""
+    from application.status import quarantine
+    from cli.bootstrap import context
+
+    cfg = load(config)
+    with context(cfg, with_sage=False) as ctx:
+        rows = quarantine(ctx)
+    if as_json:
+        print_json({"quarantined": rows})
+        return
+    if not rows:
+        typer.echo("nothing quarantined")
+    for row in rows:
+        typer.echo(f"{row['system']}/{row['kind']} {row['source_id']}: {row['rejection']}")

@@ -1,0 +1,549 @@
+"""Build the documents Sage should hold from source snapshots and the mapping (pure)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from domain.documents import (
+    AP_INVOICES,
+    AP_TYPE_MEMO,
+    AR_INVOICES,
+    AR_STATUS_OPEN,
+    AR_STATUS_VOID,
+    AR_TYPE_CONTRACT,
+    BILLING_OPEN,
+    CLIENTS,
+    CODE,
+    DAILY_PAYROLL,
+    GL_STATUS_OPEN,
+    GL_STATUS_VOID,
+    JOB_COST,
+    JOB_COST_OPEN,
+    JOB_COST_VOID,
+    JOB_STATUS_COMPLETE,
+    JOB_STATUS_CURRENT,
+    JOBS,
+    JOURNAL,
+    RATE,
+    SOURCE_AP_INVOICE,
+    SOURCE_AR_INVOICE,
+    SOURCE_DAILY_PAYROLL,
+    SOURCE_JOURNAL,
+    VENDORS,
+    Document,
+    Row,
+    canonical_value,
+    period_text,
+)
+from domain.keys import (
+    LABOR_TRANSACTION,
+    PARTS_TRANSACTION,
+    bill_key,
+    client_key,
+    invoice_key,
+    job_cost_key,
+    job_key,
+    labor_key,
+    parts_key,
+    vendor_key,
+)
+from domain.mapping import Mapping, TaxDistrict
+from domain.money import HUNDRED, ZERO, cents, qty_str, to_str
+from domain.source import Company, Invoice, Job, JobItem, Location, Vendor, VendorBill
+
+NAME_LENGTH = 50
+SHORT_NAME_LENGTH = 30
+DESCRIPTION_LENGTH = 50
+NUMBER_LENGTH = 20
+
+
+def _text(value: str, length: int) -> str:
+    """Text as a Sage column of that length holds it (cut, no trailing blanks)."""
+    return value[:length].rstrip()
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def client_document(company: Company, number: int) -> Document:
+    row: Row = {
+        "recnum": str(number),
+        "clnnme": _text(company.name, NAME_LENGTH),
+        "shtnme": _text(company.name, SHORT_NAME_LENGTH),
+        "addrs1": _text(company.address.street, NAME_LENGTH),
+        "ctynme": _text(company.address.city, NAME_LENGTH),
+        "state_": _text(company.address.state, 2),
+        "zipcde": _text(company.address.postal_code, 10),
+        "phnnum": _text(company.phone, NUMBER_LENGTH),
+        "inactv": _flag(company.status == "inactive"),
+        "usrdf1": client_key(company.id),
+    }
+    return Document(CLIENTS, client_key(company.id), {"reccln": (row,)})
+
+
+def job_document(
+    number: int,
+    name: str,
+    client_number: int | None,
+    location: Location | None,
+    district: TaxDistrict | None,
+    active: bool,
+) -> Document:
+    """A Sage job (3-5): one per ServiceTrade location, or one per job (configurable)."""
+    address = location.address if location is not None else None
+    row: Row = {
+        "recnum": str(number),
+        "jobnme": _text(name, NAME_LENGTH),
+        "shtnme": _text(name, SHORT_NAME_LENGTH),
+        "clnnum": None if client_number is None else str(client_number),
+        "status": JOB_STATUS_CURRENT if active else JOB_STATUS_COMPLETE,
+        "slstax": None if district is None else str(district.recnum),
+        "addrs1": "" if address is None else _text(address.street, NAME_LENGTH),
+        "ctynme": "" if address is None else _text(address.city, NAME_LENGTH),
+        "state_": "" if address is None else _text(address.state, 2),
+        "zipcde": "" if address is None else _text(address.postal_code, 10),
+    }
+    return Document(JOBS, job_key(number), {"actrec": (row,)})
+
+
+def location_job_name(location: Location) -> str:
+    return location.name
+
+
+def job_job_name(job: Job) -> str:
+    return f"{job.number} {job.name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLine:
+    entity: int
+    subject: Decimal
+    rate: Decimal
+    tax: Decimal
+    account: int
+
+
+def sales_tax(taxable: Decimal, district: TaxDistrict | None) -> tuple[TaxLine, ...]:
+    """Tax per entity of the district on the invoice's taxable subtotal.
+
+    Each entity's tax is rounded half up to the cent on its own, and the header's tax is the
+    sum of those rounded amounts: Sage stores one ``artxdt`` row per entity in decimal(12,2)
+    and the header ``slstax`` as their total, so rounding per entity is the only rule under
+    which the detail rows add up exactly to the header.
+    """
+    if district is None:
+        return ()
+    return tuple(
+        TaxLine(
+            entity=entity.recnum,
+            subject=taxable,
+            rate=entity.rate,
+            tax=cents(taxable * entity.rate / HUNDRED),
+            account=entity.account,
+        )
+        for entity in district.entities
+    )
+
+
+def _gl_line(linnum: int, account: int, description: str, amount: Decimal, debit: bool) -> Row:
+    # A negative amount (credit invoices) posts on the other side; both columns stay >= 0.
+    if amount < ZERO:
+        amount, debit = -amount, not debit
+    return {
+        "linnum": str(linnum),
+        "lgract": str(account),
+        "dscrpt": _text(description, DESCRIPTION_LENGTH),
+        "dbtamt": to_str(amount) if debit else "0.00",
+        "crdamt": "0.00" if debit else to_str(amount),
+    }
+
+
+def ar_invoice_document(
+    invoice: Invoice,
+    *,
+    job_number: int | None,
+    location: Location | None,
+    mapping: Mapping,
+    voided: bool = False,
+) -> Document:
+    """The 3-2 receivable invoice, its lines, tax detail and GL transaction.
+
+    A line is taxable when the item is taxable and the location is taxable; credit invoices
+    carry negative amounts (sign kept on the amount, GL sides swapped).
+    """
+    day = date.fromisoformat(invoice.transaction_date)
+    year, period = mapping.period_of(day)
+    district = mapping.district_for(location.tax_group) if location is not None else None
+    location_taxable = location.taxable if location is not None else False
+    key = invoice_key(invoice.id)
+    description = _text(f"ServiceTrade invoice {invoice.number}", DESCRIPTION_LENGTH)
+
+    lines: list[Row] = []
+    taxable = ZERO
+    nontax = ZERO
+    income: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for linnum, item in enumerate(invoice.items, start=1):
+        extended = cents(item.quantity * item.price)
+        account = mapping.income_account(item.item_type)
+        income[account] += extended
+        if item.taxable and location_taxable:
+            taxable += extended
+        else:
+            nontax += extended
+        lines.append(
+            {
+                "linnum": str(linnum),
+                "dscrpt": _text(item.description, DESCRIPTION_LENGTH),
+                "linqty": qty_str(item.quantity),
+                "linprc": canonical_value(RATE, item.price),
+                "extprc": to_str(extended),
+                "lgract": str(account),
+            }
+        )
+    taxes = sales_tax(taxable, district) if taxable != ZERO else ()
+    tax_total = sum((t.tax for t in taxes), ZERO)
+    total = taxable + nontax + tax_total
+    header: Row = {
+        "invnum": _text(invoice.number, NUMBER_LENGTH),
+        "invdte": day.isoformat(),
+        "duedte": (day + timedelta(days=mapping.due_days)).isoformat(),
+        "jobnum": None if job_number is None else str(job_number),
+        "dscrpt": description,
+        "invtyp": AR_TYPE_CONTRACT,
+        "status": AR_STATUS_VOID if voided else AR_STATUS_OPEN,
+        "taxdst": None if district is None else str(district.recnum),
+        "taxabl": to_str(taxable),
+        "nontax": to_str(nontax),
+        "slstax": to_str(tax_total),
+        "invttl": to_str(total),
+        "actper": str(period),
+        "postyr": str(year),
+        "usrdf1": key,
+    }
+    tax_rows: tuple[Row, ...] = tuple(
+        {
+            "taxent": str(t.entity),
+            "sbjtax": to_str(t.subject),
+            "taxrte": canonical_value(RATE, t.rate),
+            "taxamt": to_str(t.tax),
+        }
+        for t in taxes
+    )
+    gl_lines: list[Row] = [_gl_line(1, mapping.ar_control_account, description, total, True)]
+    for account in sorted(income):
+        gl_lines.append(_gl_line(len(gl_lines) + 1, account, description, income[account], False))
+    tax_by_account: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for t in taxes:
+        tax_by_account[t.account] += t.tax
+    for account in sorted(tax_by_account):
+        gl_lines.append(
+            _gl_line(len(gl_lines) + 1, account, "Sales tax", tax_by_account[account], False)
+        )
+    gl_header: Row = {
+        "trnnum": _text(invoice.number, NUMBER_LENGTH),
+        "trndte": day.isoformat(),
+        "dscrpt": description,
+        "status": GL_STATUS_VOID if voided else GL_STATUS_OPEN,
+        "srcnum": SOURCE_AR_INVOICE,
+        "actprd": str(period),
+        "postyr": str(year),
+        "usrdf1": key,
+    }
+    return Document(
+        AR_INVOICES,
+        key,
+        {
+            "acrinv": (header,),
+            "arivln": tuple(lines),
+            "artxdt": tax_rows,
+            "lgrtrn": (gl_header,),
+            "lgtnln": tuple(gl_lines),
+        },
+        period=period_text(year, period),
+    )
+
+
+# -- PartsLedger and ServiceTrade costs ------------------------------------------------------
+
+
+def _trnnum(prefix: str, source_id: str) -> str:
+    return _text(f"{prefix}{source_id}", NUMBER_LENGTH)
+
+
+def vendor_document(vendor: Vendor, number: int) -> Document:
+    """A Sage vendor (4-4) for a PartsLedger vendor."""
+    row: Row = {
+        "recnum": str(number),
+        "vndnme": _text(vendor.name, NAME_LENGTH),
+        "shtnme": _text(vendor.name, SHORT_NAME_LENGTH),
+        "addrs1": _text(vendor.address.street, NAME_LENGTH),
+        "ctynme": _text(vendor.address.city, NAME_LENGTH),
+        "state_": _text(vendor.address.state, 2),
+        "zipcde": _text(vendor.address.postal_code, 10),
+        "phnnum": _text(vendor.phone, NUMBER_LENGTH),
+        "prt199": _flag(vendor.is_1099),
+        "inactv": _flag(vendor.inactive),
+    }
+    return Document(VENDORS, vendor_key(number), {"actpay": (row,)})
+
+
+def _gl(
+    key: str,
+    number: str,
+    day: date,
+    description: str,
+    source: str,
+    lines: list[tuple[int, Decimal, bool]],
+    mapping: Mapping,
+    voided: bool,
+) -> dict[str, tuple[Row, ...]]:
+    """A GL transaction: header and lines, debits first, amounts grouped by account."""
+    year, period = mapping.period_of(day)
+    grouped: dict[tuple[bool, int], Decimal] = defaultdict(lambda: ZERO)
+    for account, amount, debit in lines:
+        grouped[(not debit, account)] += amount
+    rows: list[Row] = []
+    for (credit, account), amount in sorted(grouped.items()):
+        if amount != ZERO:
+            rows.append(_gl_line(len(rows) + 1, account, description, amount, not credit))
+    header: Row = {
+        "trnnum": _text(number, NUMBER_LENGTH),
+        "trndte": day.isoformat(),
+        "dscrpt": _text(description, DESCRIPTION_LENGTH),
+        "status": GL_STATUS_VOID if voided else GL_STATUS_OPEN,
+        "srcnum": source,
+        "actprd": str(period),
+        "postyr": str(year),
+        "usrdf1": key,
+    }
+    return {"lgrtrn": (header,), "lgtnln": tuple(rows)}
+
+
+def ap_invoice_document(
+    bill: VendorBill, *, vendor_number: int, mapping: Mapping, voided: bool = False
+) -> Document:
+    """The 4-2 payable invoice for a vendor bill, with its GL transaction (source 11).
+
+    Grid lines are the bill's lines (direct purchases for a job to the direct expense account,
+    stock to inventory), then freight and tax as lines of their own, so the grid adds up to the
+    invoice total; ``slstax`` repeats the tax for Sage's reports.
+    """
+    day = date.fromisoformat(bill.bill_date)
+    year, period = mapping.period_of(day)
+    key = bill_key(bill.id)
+    description = _text(f"PartsLedger bill {bill.number} PO {bill.po_number}", DESCRIPTION_LENGTH)
+    lines: list[Row] = []
+    postings: list[tuple[int, Decimal, bool]] = []
+
+    def add(text: str, quantity: Decimal, price: Decimal, amount: Decimal, account: int) -> None:
+        lines.append(
+            {
+                "linnum": str(len(lines) + 1),
+                "prtdsc": _text(text, DESCRIPTION_LENGTH),
+                "linqty": qty_str(quantity),
+                "linprc": canonical_value(RATE, price),
+                "extttl": to_str(amount),
+                "actnum": str(account),
+            }
+        )
+        postings.append((account, amount, True))
+
+    for line in bill.lines:
+        account = mapping.account("direct_expense_account" if line.job_id else "inventory_account")
+        add(line.description, line.quantity, line.unit_cost, cents(line.amount), account)
+    if bill.freight != ZERO:
+        add(
+            "Freight",
+            Decimal(1),
+            bill.freight,
+            cents(bill.freight),
+            mapping.account("freight_account"),
+        )
+    if bill.tax != ZERO:
+        add(
+            "Sales tax",
+            Decimal(1),
+            bill.tax,
+            cents(bill.tax),
+            mapping.account("purchase_tax_account"),
+        )
+    total = sum((Decimal(r["extttl"] or "0") for r in lines), ZERO)
+    postings.append((mapping.account("ap_control_account"), total, False))
+    header: Row = {
+        "invnum": _text(bill.number, NUMBER_LENGTH),
+        "vndnum": str(vendor_number),
+        "dscrpt": description,
+        "invdte": day.isoformat(),
+        "duedte": bill.due_date,
+        "invtyp": AP_TYPE_MEMO,
+        "status": AR_STATUS_VOID if voided else AR_STATUS_OPEN,
+        "pchord": _text(bill.po_number, NUMBER_LENGTH),
+        "slstax": to_str(bill.tax),
+        "invttl": to_str(total),
+        "actper": str(period),
+        "postyr": str(year),
+        "usrdf1": key,
+    }
+    gl = _gl(key, bill.number, day, description, SOURCE_AP_INVOICE, postings, mapping, voided)
+    return Document(
+        AP_INVOICES,
+        key,
+        {"acpinv": (header,), "apivln": tuple(lines), **gl},
+        period=period_text(year, period),
+    )
+
+
+def _job_cost(
+    *,
+    job_number: int,
+    trnnum: str,
+    description: str,
+    day: date,
+    source: str,
+    cost_code: tuple[Decimal, int],
+    amount: Decimal,
+    mapping: Mapping,
+    voided: bool,
+    vendor: int | None = None,
+    employee: int | None = None,
+    pay_type: int | None = None,
+    hours: Decimal | None = None,
+) -> Document:
+    year, period = mapping.period_of(day)
+    row: Row = {
+        "jobnum": str(job_number),
+        "trnnum": _text(trnnum, NUMBER_LENGTH),
+        "dscrpt": _text(description, DESCRIPTION_LENGTH),
+        "trndte": day.isoformat(),
+        "actprd": str(period),
+        "postyr": str(year),
+        "srcnum": source,
+        "status": JOB_COST_VOID if voided else JOB_COST_OPEN,
+        "bllsts": BILLING_OPEN,
+        "cstcde": canonical_value(CODE, cost_code[0]),
+        "csttyp": str(cost_code[1]),
+        "vndnum": None if vendor is None else str(vendor),
+        "empnum": None if employee is None else str(employee),
+        "paytyp": None if pay_type is None else str(pay_type),
+        "csthrs": None if hours is None else qty_str(hours),
+        "cstamt": to_str(amount),
+    }
+    return Document(JOB_COST, job_cost_key(row), {"jobcst": (row,)}, period_text(year, period))
+
+
+def bill_job_costs(
+    bill: VendorBill,
+    *,
+    vendor_number: int,
+    job_numbers: dict[str, int],
+    mapping: Mapping,
+    voided: bool = False,
+) -> list[Document]:
+    """Job cost (source 11, Material) of a bill's direct purchases: one row per job and cost
+    code, as Sage's job cost distribution of a payable invoice holds them."""
+    cost_code = mapping.cost_code_for("purchase")
+    per_job: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line in bill.lines:
+        if line.job_id:
+            per_job[job_numbers[line.job_id]] += cents(line.amount)
+    day = date.fromisoformat(bill.bill_date)
+    return [
+        _job_cost(
+            job_number=job,
+            trnnum=bill.number,
+            description=f"PartsLedger bill {bill.number}",
+            day=day,
+            source=SOURCE_AP_INVOICE,
+            cost_code=cost_code,
+            amount=amount,
+            mapping=mapping,
+            voided=voided,
+            vendor=vendor_number,
+        )
+        for job, amount in sorted(per_job.items())
+    ]
+
+
+def parts_journal_document(item: JobItem, *, job_number: int, mapping: Mapping) -> Document:
+    """The 1-3 journal transaction for parts used on a job from stock: debit job cost (direct
+    expense), credit inventory."""
+    day = date.fromisoformat(item.used_on)
+    amount = cents(item.quantity * item.cost)
+    key = parts_key(item.id)
+    description = f"Job {job_number}: {item.name}"
+    lines = [
+        (mapping.account("direct_expense_account"), amount, True),
+        (mapping.account("inventory_account"), amount, False),
+    ]
+    gl = _gl(
+        key,
+        _trnnum(PARTS_TRANSACTION, item.id),
+        day,
+        description,
+        SOURCE_JOURNAL,
+        lines,
+        mapping,
+        False,
+    )
+    year, period = mapping.period_of(day)
+    return Document(JOURNAL, key, gl, period_text(year, period))
+
+
+def parts_job_cost(item: JobItem, *, job_number: int, mapping: Mapping) -> Document:
+    return _job_cost(
+        job_number=job_number,
+        trnnum=_trnnum(PARTS_TRANSACTION, item.id),
+        description=f"{item.name} x {item.quantity}",
+        day=date.fromisoformat(item.used_on),
+        source=SOURCE_JOURNAL,
+        cost_code=mapping.cost_code_for(item.item_type, item.service_line),
+        amount=cents(item.quantity * item.cost),
+        mapping=mapping,
+        voided=False,
+    )
+
+
+def payroll_document(
+    item: JobItem, *, job_number: int, employee: int, pay_type: int, mapping: Mapping
+) -> Document:
+    """A 5-5-1 daily payroll line for a technician's labor on a job."""
+    day = date.fromisoformat(item.used_on)
+    year, period = mapping.period_of(day)
+    code, _cost_type = mapping.cost_code_for(item.item_type, item.service_line)
+    row: Row = {
+        "paydte": day.isoformat(),
+        "empnum": str(employee),
+        "jobnum": str(job_number),
+        "cstcde": canonical_value(CODE, code),
+        "paytyp": str(pay_type),
+        "payhrs": qty_str(item.quantity),
+        "dscrpt": _text(f"{item.name}: {item.description}".rstrip(": "), DESCRIPTION_LENGTH),
+        "usrdf1": labor_key(item.id),
+    }
+    return Document(
+        DAILY_PAYROLL, labor_key(item.id), {"dlypyr": (row,)}, period_text(year, period)
+    )
+
+
+def labor_job_cost(
+    item: JobItem, *, job_number: int, employee: int, pay_type: int, mapping: Mapping
+) -> Document:
+    """Labor cost on the job (source 18, daily payroll): hours at the technician's cost."""
+    return _job_cost(
+        job_number=job_number,
+        trnnum=_trnnum(LABOR_TRANSACTION, item.id),
+        description=f"{item.name} {qty_str(item.quantity)} h",
+        day=date.fromisoformat(item.used_on),
+        source=SOURCE_DAILY_PAYROLL,
+        cost_code=mapping.cost_code_for(item.item_type, item.service_line),
+        amount=cents(item.quantity * item.cost),
+        mapping=mapping,
+        voided=False,
+        employee=employee,
+        pay_type=pay_type,
+        hours=item.quantity,
+    )

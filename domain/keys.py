@@ -1,0 +1,165 @@
+"""Every key a document is known by: recon's link keys, natural keys and Sage references."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from domain.documents import (
+    AP_INVOICES,
+    AR_INVOICES,
+    CLIENTS,
+    DAILY_PAYROLL,
+    JOB_COST,
+    JOBS,
+    JOURNAL,
+    VENDORS,
+    Row,
+)
+
+#: Link keys recon writes into a Sage user-defined field (``usrdf1``), one per source entity.
+CLIENT_LINK = "ST-CO-"
+INVOICE_LINK = "ST-INV-"
+BILL_LINK = "PL-BILL-"
+PARTS_LINK = "ST-JI-"
+LABOR_LINK = "ST-LB-"
+#: Natural keys of modules whose Sage records carry no link key: the Sage number is the key.
+JOB_NUMBER = "JOB-"
+VENDOR_NUMBER = "VND-"
+JOB_COST_ROW = "JC-"
+#: Sage records no link key names: ``SAGE-<table>-<record number or row GUID>``.
+SAGE_CLIENT = "SAGE-reccln-"
+SAGE_AR_INVOICE = "SAGE-acrinv-"
+SAGE_AP_INVOICE = "SAGE-acpinv-"
+SAGE_JOURNAL = "SAGE-lgrtrn-"
+SAGE_PAYROLL = "SAGE-dlypyr-"
+#: Transaction number prefixes recon gives the journal entries and job cost rows it posts.
+PARTS_TRANSACTION = "JI"
+LABOR_TRANSACTION = "LB"
+
+#: Which module a key belongs to, by its prefix.
+MODULE_OF_PREFIX = {
+    CLIENT_LINK: CLIENTS,
+    SAGE_CLIENT: CLIENTS,
+    JOB_NUMBER: JOBS,
+    VENDOR_NUMBER: VENDORS,
+    INVOICE_LINK: AR_INVOICES,
+    SAGE_AR_INVOICE: AR_INVOICES,
+    BILL_LINK: AP_INVOICES,
+    SAGE_AP_INVOICE: AP_INVOICES,
+    PARTS_LINK: JOURNAL,
+    SAGE_JOURNAL: JOURNAL,
+    JOB_COST_ROW: JOB_COST,
+    LABOR_LINK: DAILY_PAYROLL,
+    SAGE_PAYROLL: DAILY_PAYROLL,
+}
+
+
+class UnknownKey(ValueError):
+    """A text that is not a key recon knows; the message names the forms expected."""
+
+
+def client_key(company_id: str) -> str:
+    return f"{CLIENT_LINK}{company_id}"
+
+
+def job_key(job_number: int) -> str:
+    return f"{JOB_NUMBER}{job_number}"
+
+
+def invoice_key(invoice_id: str) -> str:
+    return f"{INVOICE_LINK}{invoice_id}"
+
+
+def vendor_key(number: int) -> str:
+    return f"{VENDOR_NUMBER}{number}"
+
+
+def bill_key(bill_id: str) -> str:
+    return f"{BILL_LINK}{bill_id}"
+
+
+def parts_key(item_id: str) -> str:
+    return f"{PARTS_LINK}{item_id}"
+
+
+def labor_key(item_id: str) -> str:
+    return f"{LABOR_LINK}{item_id}"
+
+
+def payroll_ref_key(guid: str) -> str:
+    """A daily payroll line recon did not post, by its row GUID (the table has no number)."""
+    return f"{SAGE_PAYROLL}{guid}"
+
+
+def bill_id_of(key: str) -> str:
+    """The PartsLedger bill id of a payable invoice's link key (other keys as they are)."""
+    return key.removeprefix(BILL_LINK)
+
+
+def job_cost_key(row: Row) -> str:
+    """A job cost row's natural key: the source transaction, job, cost code and type, and
+    the vendor or employee and pay type it carries."""
+    key = (
+        f"{JOB_COST_ROW}{row.get('srcnum')}-{row.get('trnnum')}-{row.get('jobnum')}"
+        f"-{row.get('cstcde')}-{row.get('csttyp')}"
+    )
+    if row.get("vndnum"):
+        key += f"-V{row.get('vndnum')}"
+    if row.get("empnum"):
+        key += f"-E{row.get('empnum')}-P{row.get('paytyp')}"
+    return key
+
+
+#: A job cost key's head (the source) and tail (job, cost code and type, vendor / employee);
+#: the transaction number between them may itself hold "-".
+JOB_COST_HEAD = re.compile(r"JC-(-?\d+|None)-")
+JOB_COST_TAIL = re.compile(
+    r"-(-?\d+|None)-(-?\d+\.\d{3}|None)-(-?\d+|None)(?:-V-?\d+)?(?:-E-?\d+-P(?:-?\d+|None))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKeys:
+    """How a record-numbered module keys its documents: recon's link key in ``usrdf1`` when it
+    carries ``link`` (None: the module has no link key), else ``ref`` + the record number."""
+
+    link: str | None
+    ref: str
+
+    def key(self, recnum: int, usrdf1: str | None) -> str:
+        if self.link is not None and usrdf1 and usrdf1.startswith(self.link):
+            return usrdf1
+        return f"{self.ref}{recnum}"
+
+    def recnum(self, key: str) -> int | None:
+        match = re.fullmatch(re.escape(self.ref) + r"(\d+)", key)
+        return None if match is None else int(match.group(1))
+
+
+RECORD_KEYS = {
+    CLIENTS: RecordKeys(CLIENT_LINK, SAGE_CLIENT),
+    JOBS: RecordKeys(None, JOB_NUMBER),
+    VENDORS: RecordKeys(None, VENDOR_NUMBER),
+    AR_INVOICES: RecordKeys(INVOICE_LINK, SAGE_AR_INVOICE),
+    AP_INVOICES: RecordKeys(BILL_LINK, SAGE_AP_INVOICE),
+    JOURNAL: RecordKeys(PARTS_LINK, SAGE_JOURNAL),
+}
+
+
+def payroll_key(guid: str, usrdf1: str | None) -> str:
+    """A daily payroll line's key: recon's link key, else its row GUID."""
+    if usrdf1 and usrdf1.startswith(LABOR_LINK):
+        return usrdf1
+    return payroll_ref_key(guid)
+
+
+def module_of_key(key: str) -> str:
+    """The module a finding key belongs to."""
+    for prefix, module in MODULE_OF_PREFIX.items():
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return module
+    raise UnknownKey(
+        f"{key!r} is not a finding key: expected one starting "
+        + ", ".join(f"{p}…" for p in MODULE_OF_PREFIX)
+    )

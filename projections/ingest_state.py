@@ -1,0 +1,84 @@
+"""Where each kind's ingest stands: its ``updatedAfter`` cursor and what the current run saw."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, select
+
+from projections.tables import ingest_cursor, ingest_seen, upsert
+
+_CHUNK = 500
+
+
+def cursor(conn: Connection, system: str, kind: str) -> int | None:
+    """The ``updated`` stamp every record up to which a completed run has recorded."""
+    return conn.execute(
+        select(ingest_cursor.c.updated_after).where(
+            ingest_cursor.c.system == system, ingest_cursor.c.kind == kind
+        )
+    ).scalar()
+
+
+def advance(conn: Connection, system: str, kind: str, value: int) -> None:
+    """Move a kind's cursor after a run that recorded every page, counting the run."""
+    runs = conn.execute(
+        select(ingest_cursor.c.completed_runs).where(
+            ingest_cursor.c.system == system, ingest_cursor.c.kind == kind
+        )
+    ).scalar()
+    upsert(
+        conn,
+        ingest_cursor,
+        [
+            {
+                "system": system,
+                "kind": kind,
+                "updated_after": value,
+                "completed_runs": (runs or 0) + 1,
+            }
+        ],
+    )
+
+
+def forget_seen(conn: Connection, system: str, kind: str) -> None:
+    conn.execute(
+        delete(ingest_seen).where(ingest_seen.c.system == system, ingest_seen.c.kind == kind)
+    )
+
+
+def seen_again(
+    conn: Connection, system: str, kind: str, stamps: list[tuple[str, int | None]]
+) -> list[int | None]:
+    """The first ``updated`` stamps of the records in ``stamps`` this run fetched before
+    (on an earlier page, or earlier on this one); the others are remembered as first seen."""
+    ids = list({source_id for source_id, _ in stamps})
+    before: dict[str, int | None] = {}
+    first: dict[str, int | None] = {}
+    again: list[int | None] = []
+    for start in range(0, len(ids), _CHUNK):
+        query = select(ingest_seen.c.source_id, ingest_seen.c.first_updated).where(
+            ingest_seen.c.system == system,
+            ingest_seen.c.kind == kind,
+            ingest_seen.c.source_id.in_(ids[start : start + _CHUNK]),
+        )
+        before.update((i, u) for i, u in conn.execute(query))
+    for source_id, updated in stamps:
+        if source_id in before:
+            again.append(before[source_id])
+        elif source_id in first:
+            again.append(first[source_id])
+        else:
+            first[source_id] = updated
+    if first:
+        conn.execute(
+            ingest_seen.insert(),
+            [
+                {"system": system, "kind": kind, "source_id": i, "first_updated": u}
+                for i, u in first.items()
+            ],
+        )
+    return again
+
+
+def cursors(conn: Connection) -> list[dict[str, object]]:
+    query = select(ingest_cursor).order_by(ingest_cursor.c.system, ingest_cursor.c.kind)
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,178 @@
+"""The read model: every projection over one database, caught up from the log, and its queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, Integer, func, select
+
+from domain.documents import Document
+from domain.mapping import Mapping
+from domain.ports import EventLog
+from domain.records import Known
+from domain.source import Snapshot, from_payload
+from projections import ingest_state
+from projections.costs import CostsProjection
+from projections.postings import PostingsProjection, open_postings, settled_keys
+from projections.receivables import ReceivablesProjection
+from projections.rows import expected_document_for, expected_documents, problems_of
+from projections.runner import Projection, catch_up, create_tables, rebuild
+from projections.sources import SourcesProjection, known, quarantined
+from projections.tables import expected_document, posting, sage_number, source_state
+
+
+class ReadModel:
+    """What recon knows, as tables: source records, the documents Sage should hold, postings
+    and resolutions, and where ingest stands.
+
+    Nothing here catches up by itself: a command calls ``catch_up`` when it starts, and the
+    use cases that record events call it after they record.
+    """
+
+    def __init__(self, engine: Engine, mapping: Mapping) -> None:
+        self.engine = engine
+        self.projections: list[Projection] = [
+            SourcesProjection(),
+            ReceivablesProjection(mapping),
+            CostsProjection(mapping),
+            PostingsProjection(),
+        ]
+        create_tables(engine)
+
+    def catch_up(self, log: EventLog) -> int:
+        """Apply every event not yet applied; returns how many were read."""
+        return catch_up(log, self.engine, self.projections)
+
+    def rebuild(self, log: EventLog) -> int:
+        """Forget every projection's rows and replay the whole log."""
+        rebuild(self.engine, self.projections)
+        return self.catch_up(log)
+
+    # -- source records --------------------------------------------------------------------
+
+    def known(self, system: str, kind: str, source_ids: Iterable[str]) -> dict[str, Known]:
+        with self.engine.connect() as conn:
+            return known(conn, system, kind, source_ids)
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return quarantined(conn)
+
+    def snapshots(self, system: str, kind: str) -> list[Snapshot]:
+        """The latest valid snapshot of every live record of a kind."""
+        return [from_payload(kind, payload) for _, payload in self.payloads(system, kind)]
+
+    def payloads(self, system: str, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """(source id, latest valid payload) of every live record of a kind."""
+        query = select(source_state.c.source_id, source_state.c.payload).where(
+            source_state.c.system == system,
+            source_state.c.kind == kind,
+            source_state.c.payload.is_not(None),
+            source_state.c.deleted.is_(False),
+        )
+        with self.engine.connect() as conn:
+            return [(i, orjson.loads(p)) for i, p in conn.execute(query)]
+
+    def sage_numbers(self) -> dict[tuple[str, str], int]:
+        """The Sage numbers recon gave clients, jobs and vendors: (kind, source id) → number."""
+        with self.engine.connect() as conn:
+            return {(k, s): n for k, s, n in conn.execute(select(sage_number))}
+
+    # -- what Sage should hold -------------------------------------------------------------
+
+    def expected(self, module: str, period: str | None) -> tuple[list[Document], dict[str, str]]:
+        """The documents of a module (and period) Sage should hold, and the keys recon could
+        not map, with why."""
+        with self.engine.connect() as conn:
+            return expected_documents(conn, module, period)
+
+    def expected_for(self, module: str, key: str) -> Document | None:
+        with self.engine.connect() as conn:
+            return expected_document_for(conn, module, key)
+
+    def problems(self, module: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return problems_of(conn, module)
+
+    # -- postings and resolutions ----------------------------------------------------------
+
+    def open_postings(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return open_postings(conn)
+
+    def settled_keys(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return settled_keys(conn)
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    def cursor(self, system: str, kind: str) -> int | None:
+        with self.engine.connect() as conn:
+            return ingest_state.cursor(conn, system, kind)
+
+    def advance(self, system: str, kind: str, value: int) -> None:
+        with self.engine.begin() as conn:
+            ingest_state.advance(conn, system, kind, value)
+
+    def forget_seen(self, system: str, kind: str) -> None:
+        with self.engine.begin() as conn:
+            ingest_state.forget_seen(conn, system, kind)
+
+    def seen_again(
+        self, system: str, kind: str, stamps: list[tuple[str, int | None]]
+    ) -> list[int | None]:
+        with self.engine.begin() as conn:
+            return ingest_state.seen_again(conn, system, kind, stamps)
+
+    # -- status ----------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, Any]:
+        """Records and quarantine per source kind, documents per module with their totals,
+        postings per state, and the ingest cursors."""
+        with self.engine.connect() as conn:
+            sources = {
+                f"{system}/{kind}": {"records": total, "quarantined": int(bad or 0)}
+                for system, kind, total, bad in conn.execute(
+                    select(
+                        source_state.c.system,
+                        source_state.c.kind,
+                        func.count(),
+                        func.sum(source_state.c.rejection.is_not(None).cast(Integer)),
+                    ).group_by(source_state.c.system, source_state.c.kind)
+                )
+            }
+            modules: dict[str, dict[str, Any]] = {}
+            for module, count, problems in conn.execute(
+                select(
+                    expected_document.c.module,
+                    func.count(),
+                    func.sum(expected_document.c.problem.is_not(None).cast(Integer)),
+                ).group_by(expected_document.c.module)
+            ):
+                modules[module] = {"expected": count, "unmapped": int(problems or 0)}
+            totals: dict[str, Decimal] = {}
+            for module, amount in conn.execute(
+                select(expected_document.c.module, expected_document.c.amount).where(
+                    expected_document.c.amount.is_not(None)
+                )
+            ):
+                totals[module] = totals.get(module, Decimal(0)) + Decimal(amount)
+            postings = {
+                str(state): int(n)
+                for state, n in conn.execute(
+                    select(posting.c.state, func.count()).group_by(posting.c.state)
+                )
+            }
+            cursors = ingest_state.cursors(conn)
+            quarantine = len(quarantined(conn))
+        return {
+            "sources": sources,
+            "quarantined": quarantine,
+            "modules": modules,
+            "totals": totals,
+            "postings": postings,
+            "cursors": cursors,
+        }
