@@ -66,6 +66,9 @@ def apply(ctx: Context, findings: Iterable[Finding]) -> PostReport:
     for finding in findings:
         if (finding.module, finding.key) in busy:
             continue
+        # One posting per key and run: a key's findings (a new total is both amount_differs
+        # and field_differs) share one correction, and a batch must not carry it twice.
+        busy.add((finding.module, finding.key))
         expected = ctx.read_model.expected_for(finding.module, finding.key)
         correction = correction_for(finding, expected)
         if correction is None:

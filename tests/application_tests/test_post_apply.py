@@ -141,15 +141,7 @@ def test_a_document_changed_in_sage_is_replaced_the_old_one_voided(books: Books)
     "sink_kind",
     [
         "direct",
-        pytest.param(
-            "batched",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG application/post.py apply: the two findings of one key get two "
-                "replace postings in one run; a batch sink carries both, so Sage's import "
-                "enters the invoice twice (a duplicate the next run must void)",
-            ),
-        ),
+        "batched",
     ],
 )
 def test_an_invoice_changed_upstream_is_replaced_once(sink_kind: str) -> None:
@@ -177,12 +169,6 @@ def test_an_invoice_changed_upstream_is_replaced_once(sink_kind: str) -> None:
     ctx.read_model.engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG application/post.py apply: two findings for one key (amount_differs and "
-    "field_differs) each get a posting in the same run; only keys with postings open "
-    "before the run are skipped",
-)
 def test_one_run_proposes_one_posting_per_key(books: Books) -> None:
     ctx, feed = books.ctx, books.feed
     apply(ctx, reconcile(ctx))
