@@ -27,11 +27,16 @@ for _old, _module in RENAMED_MODULES.items():
     register_topic(_old, _module)
 
 
+_RENAMED_PREFIXES = tuple(f"{old}:" for old in RENAMED_MODULES)
+
+
 def _topic(topic: str) -> str:
-    """A stored topic as the current code names it."""
+    """A stored topic as the current code names it (one prefix test for current topics: this
+    runs for every event a projection reads)."""
+    if not topic.startswith(_RENAMED_PREFIXES):
+        return topic
     module, _, rest = topic.partition(":")
-    renamed = RENAMED_MODULES.get(module)
-    return topic if renamed is None else f"{renamed.__name__}:{rest}"
+    return f"{RENAMED_MODULES[module].__name__}:{rest}"
 
 
 class StoreConfigError(ValueError):

@@ -104,12 +104,12 @@ class _Run:
         return self.report
 
     def carry(self, entry: Posting) -> None:
-        """Take a posting as far as it goes before the flush: confirm it when Sage shows it,
-        or stage it for writing unless a batch already carries it."""
+        """Take a posting as far as it goes before the flush: a submitted one is confirmed
+        when Sage shows it; a proposed one is staged unless a batch already carries it (the
+        sink asks whether Sage still lacks it just before writing it)."""
         label = _label(entry)
-        needed = self.needed(entry)
         if entry.state == SUBMITTED:
-            if not needed:
+            if not self.needed(entry):
                 entry.confirm()
                 self.report.confirmed.append(label)
             elif self.sink.written(str(entry.id)) is not None:
@@ -119,12 +119,6 @@ class _Run:
                 entry.fail("Sage does not show the submitted correction")
                 self.report.failed.append(label)
             self.ctx.store.save(entry)
-            return
-        if not needed:
-            entry.submit(self.sink.name, [], "Sage already shows it; nothing written")
-            entry.confirm()
-            self.ctx.store.save(entry)
-            self.report.confirmed.append(label)
             return
         batch = self.sink.written(str(entry.id))
         if batch is not None:  # written before a crash, not yet recorded as submitted
@@ -149,11 +143,11 @@ class _Run:
         if not self.staged:
             return
         self.ctx.fault("before_write")
-        staged = dict(self.staged)
+        staged, self.staged = self.staged, {}
         for written in self.sink.flush(lambda posting_id: self.needed(staged[posting_id])):
-            entry = self.staged.pop(written.posting_id)
+            entry = staged[written.posting_id]
             label = _label(entry)
-            if written.skipped:  # an earlier posting of this flush wrote it
+            if written.skipped:  # written before a crash, or by an earlier posting of this flush
                 entry.submit(self.sink.name, [], "Sage already shows it; nothing written")
                 entry.confirm()
                 self.ctx.store.save(entry)

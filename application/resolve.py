@@ -5,10 +5,10 @@ from __future__ import annotations
 from application.context import Context
 from application.post import PostReport, post
 from domain.keys import UnknownKey, module_of_key
-from domain.posting import ACCEPT, VOID, Resolution, resolution_id, void_correction
+from domain.posting import ACCEPT, Decision, Resolution, resolution_id, void_correction
 from domain.reconcile import UNEXPECTED, diff
 
-DECISIONS = (ACCEPT, VOID)
+DECISIONS = tuple(Decision)
 
 
 class ResolveError(ValueError):

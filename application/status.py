@@ -6,20 +6,15 @@ from typing import Any
 
 from application.context import Context
 from domain.documents import AP_INVOICES, DAILY_PAYROLL, JOB_COST
-from domain.money import to_str
 from domain.scope import in_scope
-from domain.source import PARTSLEDGER, SERVICETRADE
+from domain.source import PARTSLEDGER, SERVICETRADE, Job, JobItem, User, VendorBill
 from domain.tieouts import SageSide, Sources, active, tie_outs
 
 
 def status(ctx: Context) -> dict[str, Any]:
     """Counts per source kind and module, totals, postings, cursors; the tie-outs when the
     command reads Sage."""
-    counts = ctx.read_model.counts()
-    modules = counts["modules"]
-    for module, total in counts.pop("totals").items():
-        modules[module]["expected_total"] = to_str(total)
-    result = {"events": ctx.store.max_position(), **counts}
+    result = {"events": ctx.store.max_position(), **ctx.read_model.counts()}
     if ctx.reader is not None:
         result["tie_outs"] = tie_out(ctx)
     return result
@@ -29,10 +24,10 @@ def tie_out(ctx: Context) -> dict[str, Any]:
     """Job cost, payroll hours and payables in Sage against their sources."""
     model = ctx.read_model
     sources = Sources(
-        jobs=model.snapshots(SERVICETRADE, "job"),  # type: ignore[arg-type]
-        users=model.snapshots(SERVICETRADE, "user"),  # type: ignore[arg-type]
-        items=model.snapshots(SERVICETRADE, "jobitem"),  # type: ignore[arg-type]
-        bills=model.snapshots(PARTSLEDGER, "bill"),  # type: ignore[arg-type]
+        jobs=model.snapshots(SERVICETRADE, "job", Job),
+        users=model.snapshots(SERVICETRADE, "user", User),
+        items=model.snapshots(SERVICETRADE, "jobitem", JobItem),
+        bills=model.snapshots(PARTSLEDGER, "bill", VendorBill),
         numbers=model.sage_numbers(),
     )
     sage = ctx.sage()

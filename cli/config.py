@@ -32,6 +32,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
 from adapters.store import StoreConfigError, store_env
+from application.ingest import DEFAULT_OVERLAP
 from domain.mapping import JOB_PER_JOB, JOB_PER_LOCATION, Mapping, TaxDistrict, TaxEntity
 from domain.money import ZERO, MoneyError, money
 
@@ -283,7 +284,7 @@ class ServiceTradeSettings(Table):
     password: str = Field(default="", repr=False)
     timezone: TimeZone = "America/New_York"
     timeout_seconds: Seconds = 30
-    overlap_seconds: Overlap = 300
+    overlap_seconds: Overlap = DEFAULT_OVERLAP
     writeback: bool = True
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
 

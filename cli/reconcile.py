@@ -21,24 +21,15 @@ if TYPE_CHECKING:
     from application.context import Context
     from cli.config import Config
 
-MODULE_NAMES = (
-    "clients",
-    "jobs",
-    "vendors",
-    "ar_invoices",
-    "ap_invoices",
-    "journal",
-    "job_cost",
-    "daily_payroll",
-)
-
 
 def _modules(module: list[str] | None) -> list[str]:
-    chosen = module or list(MODULE_NAMES)
+    from domain.documents import MODULES
+
+    chosen = module or list(MODULES)
     for name in chosen:
-        if name not in MODULE_NAMES:
+        if name not in MODULES:
             raise typer.BadParameter(
-                f"{name!r}: expected one of {', '.join(MODULE_NAMES)}", param_hint="--module"
+                f"{name!r}: expected one of {', '.join(MODULES)}", param_hint="--module"
             )
     return chosen
 

@@ -83,7 +83,7 @@ class Written:
     ``batch`` names the import batch that carries it when Sage takes it in later (None: it is
     in Sage's tables now); ``refs`` are the Sage references written, where known; ``error`` says
     why the posting could not be written (nothing of it was); ``skipped`` says Sage showed it
-    already when its turn came (a posting written earlier in the flush wrote it too).
+    already when its turn came (written before a crash, or by an earlier posting of the flush).
     """
 
     posting_id: str
@@ -119,9 +119,9 @@ class PostingSink(Protocol):
         """Hold a posting for this run's flush; raises ValueError for one Sage would refuse."""
 
     def flush(self, needed: Callable[[str], bool] = always) -> Iterable[Written]:
-        """Write the staged postings, reporting on each as it is written. A sink that writes
-        into Sage asks ``needed(posting_id)`` just before each write and skips a posting Sage
-        already shows."""
+        """Write the staged postings, reporting on each as it is written. The sink asks
+        ``needed(posting_id)`` before writing each (into Sage, or into the batch) and reports
+        a posting Sage already shows as skipped."""
 
     def written(self, posting_id: str) -> str | None:
         """The import batch (pending or imported) that carries a posting, if any: a posting

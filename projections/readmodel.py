@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, Integer, func, select
 
 from domain.documents import Document
 from domain.mapping import Mapping
+from domain.money import ZERO, to_str
 from domain.ports import EventLog
 from domain.records import Known
 from domain.source import Snapshot, from_payload
@@ -22,6 +23,8 @@ from projections.rows import expected_document_for, expected_documents, problems
 from projections.runner import Projection, catch_up, create_tables, rebuild
 from projections.sources import SourcesProjection, known, quarantined
 from projections.tables import expected_document, posting, sage_number, source_state
+
+S = TypeVar("S", bound=Snapshot)
 
 
 class ReadModel:
@@ -61,9 +64,10 @@ class ReadModel:
         with self.engine.connect() as conn:
             return quarantined(conn)
 
-    def snapshots(self, system: str, kind: str) -> list[Snapshot]:
-        """The latest valid snapshot of every live record of a kind."""
-        return [from_payload(kind, payload) for _, payload in self.payloads(system, kind)]
+    def snapshots(self, system: str, kind: str, of: type[S]) -> list[S]:
+        """The latest valid snapshot of every live record of a kind, each an ``of``."""
+        found = [from_payload(kind, payload) for _, payload in self.payloads(system, kind)]
+        return [snapshot for snapshot in found if isinstance(snapshot, of)]
 
     def payloads(self, system: str, kind: str) -> list[tuple[str, dict[str, Any]]]:
         """(source id, latest valid payload) of every live record of a kind."""
@@ -130,8 +134,8 @@ class ReadModel:
     # -- status ----------------------------------------------------------------------------
 
     def counts(self) -> dict[str, Any]:
-        """Records and quarantine per source kind, documents per module with their totals,
-        postings per state, and the ingest cursors."""
+        """Records and quarantine per source kind, documents per module with their totals
+        (void documents do not count), postings per state, and the ingest cursors."""
         with self.engine.connect() as conn:
             sources = {
                 f"{system}/{kind}": {"records": total, "quarantined": int(bad or 0)}
@@ -159,7 +163,9 @@ class ReadModel:
                     expected_document.c.amount.is_not(None)
                 )
             ):
-                totals[module] = totals.get(module, Decimal(0)) + Decimal(amount)
+                totals[module] = totals.get(module, ZERO) + Decimal(amount)
+            for module, total in totals.items():
+                modules[module]["expected_total"] = to_str(total)
             postings = {
                 str(state): int(n)
                 for state, n in conn.execute(
@@ -172,7 +178,6 @@ class ReadModel:
             "sources": sources,
             "quarantined": quarantine,
             "modules": modules,
-            "totals": totals,
             "postings": postings,
             "cursors": cursors,
         }

@@ -176,21 +176,24 @@ class FakeSink:
     def flush(self, needed: Callable[[str], bool] = always) -> Iterator[Written]:
         staged, self.staged = self.staged, {}
         if self.batched:
-            return iter(self._write_batch(staged))
+            return iter(self._write_batch(staged, needed))
         return self._write_each(staged, needed)
 
-    def _write_batch(self, staged: dict[str, Any]) -> list[Written]:
-        """One batch of every staged posting no batch carries yet, written whole."""
-        fresh = {i: p for i, p in staged.items() if i not in self.carried}
+    def _write_batch(self, staged: dict[str, Any], needed: Callable[[str], bool]) -> list[Written]:
+        """One batch of every staged posting no batch carries yet and Sage still lacks,
+        written whole."""
+        unwritten = {i: p for i, p in staged.items() if i not in self.carried}
+        fresh = {i: p for i, p in unwritten.items() if needed(i)}
+        skipped = [Written(i, skipped=True) for i in unwritten if i not in fresh]
         if not fresh:
-            return []
+            return skipped
         batch = f"batch-{len(self.batches) + 1}"
         self.batches[batch] = list(fresh)
         self.pending.append(batch)
         for posting_id, posting in fresh.items():
             self.carried[posting_id] = batch
             self.in_batches[posting_id] = posting
-        return [Written(posting_id, batch=batch) for posting_id in fresh]
+        return [*skipped, *(Written(posting_id, batch=batch) for posting_id in fresh)]
 
     def _write_each(
         self, staged: dict[str, Any], needed: Callable[[str], bool]

@@ -148,14 +148,22 @@ class FilesPostingSink:
         """Write the staged postings as one batch; each posting it carries is reported with
         the batch's id (nothing staged: no batch, an empty list).
 
-        Postings a batch already carries are left out, so a correction is never written twice.
-        The staged postings are kept if writing fails, for the next flush to retry.
+        Postings a batch already carries are left out, so a correction is never written twice,
+        and so are those Sage already shows (``needed``), reported skipped. The staged postings
+        are kept if writing fails, for the next flush to retry.
         """
         self._refresh()
-        postings = [p for p in self._staged.values() if p.posting_id not in self._carried]
+        postings, skipped = [], []
+        for posting in self._staged.values():
+            if posting.posting_id in self._carried:
+                continue
+            if needed(posting.posting_id):
+                postings.append(posting)
+            else:
+                skipped.append(Written(posting.posting_id, skipped=True))
         if not postings:
             self._staged.clear()
-            return []
+            return skipped
         self._fault("before_write")
         self.drop_folder.mkdir(parents=True, exist_ok=True)
         temp = self.drop_folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
@@ -171,7 +179,7 @@ class FilesPostingSink:
         self._indexed.add(batch_id)
         self._staged.clear()
         self._fault("after_write")
-        return [Written(posting.posting_id, batch=batch_id) for posting in postings]
+        return [*skipped, *(Written(posting.posting_id, batch=batch_id) for posting in postings)]
 
     def _write_batch(self, temp: Path, postings: Sequence[StagedPosting]) -> str:
         """Fill ``temp`` and rename it to the next free batch id, which it returns."""

@@ -158,6 +158,19 @@ def test_a_direct_sink_skips_a_posting_sage_shows_when_its_turn_comes(rig: Rig) 
         assert len(rig.reader.read_key(AP_INVOICES, "PL-BILL-7")) == 1
 
 
+def test_every_sink_skips_a_posting_sage_already_shows(rig: Rig) -> None:
+    """A posting written before a crash but never recorded: the sink asks, and writes only
+    what Sage lacks (into Sage, or into the batch)."""
+    rig.sink.stage("shown", CREATE, VENDORS, vendor())
+    rig.sink.stage("lacking", CREATE, VENDORS, vendor(2002))
+
+    written = list(rig.sink.flush(lambda posting_id: posting_id == "lacking"))
+    rig.import_batches()
+
+    assert {w.posting_id: w.skipped for w in written} == {"shown": True, "lacking": False}
+    assert [d.key for d in rig.reader.read(VENDORS, None)] == ["VND-2002"]
+
+
 def test_a_posting_a_batch_carries_is_never_written_again(batch_rig: Rig) -> None:
     rig = batch_rig
     rig.sink.stage("p-vendor", CREATE, VENDORS, vendor())
