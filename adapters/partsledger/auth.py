@@ -5,7 +5,7 @@ token; recon uses the simpler client-credentials exchange the simulator offers:
 ``POST <base>/auth/token`` (form-encoded ``grant_type=client_credentials``, ``client_id``,
 ``client_secret``) answering ``{access_token, token_type, expires_in}``. The token is renewed
 shortly before it expires and after a 401 (the request is then retried once) — the same flow as
-ServiceTrade's OAuth2, so it is that class, with PartsLedger's error for unusable answers.
+ServiceTrade's OAuth2 (``adapters.http.oauth2``), with PartsLedger's error for unusable answers.
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from adapters.http.oauth2 import ClientCredentials
 from adapters.partsledger.errors import AuthError
-from adapters.servicetrade.auth import OAuth2ClientCredentials
 
 #: Path of the token endpoint under the API base URL.
 TOKEN_PATH = "auth/token"
 
 
-class PartsLedgerTokenAuth(OAuth2ClientCredentials):
+class PartsLedgerTokenAuth(ClientCredentials):
     """Bearer tokens from PartsLedger's token endpoint; renewed before expiry and on 401.
 
-    Takes `OAuth2ClientCredentials`' arguments (token_url, client_id, client_secret,
+    Takes `ClientCredentials`' arguments (token_url, client_id, client_secret,
     refresh_margin, clock); an unusable token answer raises PartsLedger's `AuthError`.
     """
 
