@@ -1,4 +1,5 @@
-"""What every use case works with: the event store, the read model, the mapping and the ports."""
+"""What every use case works with: the event store, the read model, the mapping, the posting
+policy and Sage's periods, and the ports."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.mapping import Mapping
+from domain.policy import DEFAULT_POLICY, NO_PERIODS, Periods, Policy
 from domain.ports import EventStore, PostingSink, SageReader
 from projections.readmodel import ReadModel
 
@@ -29,6 +31,8 @@ class Context:
     reader: SageReader | None = None
     sink: PostingSink | None = None
     fault: Fault = no_fault
+    policy: Policy = DEFAULT_POLICY  # what posts without a person
+    periods: Periods = NO_PERIODS  # Sage's current period and locks (none known: none locked)
 
     def catch_up(self) -> int:
         """Bring the read model up to the end of the log; returns events applied."""

@@ -42,6 +42,8 @@ def resolve(ctx: Context, key: str, decision: str, by: str, why: str) -> PostRep
             "already settled by a person" if key in settled else "Sage holds what recon expects"
         )
         raise ResolveError(f"{key}: no {UNEXPECTED} finding to resolve ({why_not})")
+    if any(row["key"] == key for row in ctx.read_model.open_postings()):
+        raise ResolveError(f"{key}: a posting for it is open already (recon postings --state all)")
     found = ctx.store.get(resolution_id(key))
     resolution = found if isinstance(found, Resolution) else Resolution(key=key, module=module)
     if decision == ACCEPT:
@@ -49,6 +51,9 @@ def resolve(ctx: Context, key: str, decision: str, by: str, why: str) -> PostRep
         ctx.store.save(resolution)
         ctx.catch_up()
         return PostReport()
+    # The person's decision is the void's approval. The key is settled only once the void is
+    # confirmed: a void Sage refuses leaves the document reported.
     resolution.request_void(by, why)
     ctx.store.save(resolution)
-    return post(ctx, [void_correction(finding, by, why) for finding in findings])
+    corrections = [void_correction(finding, by, why) for finding in findings]
+    return post(ctx, corrections, approved_by=(by, why))

@@ -5,23 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from application.context import Context
-from domain.documents import AP_INVOICES, DAILY_PAYROLL, JOB_COST
+from domain.documents import AP_INVOICES, AR_INVOICES, DAILY_PAYROLL, JOB_COST
 from domain.scope import in_scope
-from domain.source import PARTSLEDGER, SERVICETRADE, Job, JobItem, User, VendorBill
-from domain.tieouts import SageSide, Sources, active, tie_outs
+from domain.source import PARTSLEDGER, SERVICETRADE, Invoice, Job, JobItem, User, VendorBill
+from domain.tieouts import SageSide, Sources, active, ar_tie_out, skipped_invoices, tie_outs
 
 
 def status(ctx: Context) -> dict[str, Any]:
-    """Counts per source kind and module, totals, postings, cursors; the tie-outs when the
-    command reads Sage."""
+    """Counts per source kind and module, totals, postings, cursors, the invoices handed to
+    accounting that recon does not post (with why); the tie-outs when the command reads
+    Sage."""
     result = {"events": ctx.store.max_position(), **ctx.read_model.counts()}
+    invoices = ctx.read_model.snapshots(SERVICETRADE, "invoice", Invoice)
+    result["skipped_invoices"] = skipped_invoices(invoices)
     if ctx.reader is not None:
         result["tie_outs"] = tie_out(ctx)
     return result
 
 
 def tie_out(ctx: Context) -> dict[str, Any]:
-    """Job cost, payroll hours and payables in Sage against their sources."""
+    """Job cost, payroll hours, payables and receivables in Sage against their sources."""
     model = ctx.read_model
     sources = Sources(
         jobs=model.snapshots(SERVICETRADE, "job", Job),
@@ -35,11 +38,16 @@ def tie_out(ctx: Context) -> dict[str, Any]:
     def held(module: str) -> list[Any]:
         return active(sage.read(module, None), in_scope(module, ctx.mapping))
 
-    return tie_outs(
+    result = tie_outs(
         sources,
         SageSide(held(JOB_COST), held(DAILY_PAYROLL), held(AP_INVOICES)),
         ctx.mapping,
     )
+    expected, problems = model.expected(AR_INVOICES, None)
+    result["ar_invoices"] = ar_tie_out(
+        model.snapshots(SERVICETRADE, "invoice", Invoice), expected, problems, held(AR_INVOICES)
+    )
+    return result
 
 
 def quarantine(ctx: Context) -> list[dict[str, Any]]:

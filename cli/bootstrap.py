@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -10,12 +11,15 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
+
 from adapters.partsledger.client import build_client as build_partsledger_client
 from adapters.partsledger.errors import PartsLedgerError
 from adapters.partsledger.feed import PartsLedgerFeed
 from adapters.sage.engine import create_sage_engine
+from adapters.sage.errors import SageError
 from adapters.sage.files_sink import FilesPostingSink
-from adapters.sage.reader import SageReader
+from adapters.sage.reader import SageReader, read_tax_districts
 from adapters.sage.sql_sink import FAULT_STEPS as SINK_FAULT_STEPS
 from adapters.sage.sql_sink import SqlPostingSink
 from adapters.servicetrade.client import build_client as build_servicetrade_client
@@ -25,6 +29,7 @@ from adapters.store import Store, create_projection_engine
 from application.context import Context, Fault
 from application.post import FAULT_STEPS
 from cli.config import EMBEDDED, Config
+from domain.mapping import Mapping
 from domain.ports import PostingSink
 from projections.readmodel import ReadModel
 
@@ -54,6 +59,30 @@ def _fault_from_env() -> Fault:
     return fault
 
 
+def with_sage_tax(mapping: Mapping, sage_engine: Engine) -> Mapping:
+    """The mapping with Sage's own tax districts, entities and rates (``taxdst``/``taxent``).
+
+    recon.toml maps ServiceTrade tax groups to district numbers and names each entity's
+    liability account; the rates an invoice's tax is split at are always Sage's.
+    """
+    districts = read_tax_districts(sage_engine, entity_accounts=mapping.tax_entity_accounts)
+    return dataclasses.replace(mapping, tax_districts=districts)
+
+
+def sage_tax_if_reachable(config: Config) -> Mapping:
+    """For commands that do not otherwise read Sage (ingest): Sage's districts when Sage
+    answers, else recon.toml's ``[tax.districts]``. A command that reads Sage always uses
+    Sage's, and the projections re-derive on it if the two differ."""
+    try:
+        sage_engine = create_sage_engine(config.sage.url, app_name=config.sage.app_name)
+        try:
+            return with_sage_tax(config.mapping, sage_engine)
+        finally:
+            sage_engine.dispose()
+    except SageError:
+        return config.mapping
+
+
 @contextmanager
 def context(config: Config, *, with_sage: bool = True) -> Iterator[Context]:
     """Everything a use case needs, caught up to the end of the log, closed on the way out."""
@@ -65,23 +94,29 @@ def context(config: Config, *, with_sage: bool = True) -> Iterator[Context]:
         fault = _fault_from_env()
         reader = None
         sink: PostingSink | None = None
+        mapping = config.mapping
         if with_sage:
             sage_engine = create_sage_engine(config.sage.url, app_name=config.sage.app_name)
             stack.callback(sage_engine.dispose)
-            reader = SageReader(sage_engine, config.mapping)
+            mapping = with_sage_tax(mapping, sage_engine)
+            reader = SageReader(sage_engine, mapping)
             if config.sage.sink == "files":
                 sink = FilesPostingSink(Path(config.sage.drop_folder))
             else:
                 sink = SqlPostingSink(
                     sage_engine, user=config.user, fault=lambda step: fault(f"sink_{step}")
                 )
+        else:
+            mapping = sage_tax_if_reachable(config)
         ctx = Context(
             store=store,
-            read_model=ReadModel(engine, config.mapping),
-            mapping=config.mapping,
+            read_model=ReadModel(engine, mapping),
+            mapping=mapping,
             reader=reader,
             sink=sink,
             fault=fault,
+            policy=config.policy,
+            periods=config.periods,
         )
         ctx.catch_up()
         yield ctx

@@ -35,6 +35,8 @@ from adapters.store import StoreConfigError, store_env
 from application.ingest import DEFAULT_OVERLAP
 from domain.mapping import JOB_PER_JOB, JOB_PER_LOCATION, Mapping, TaxDistrict, TaxEntity
 from domain.money import ZERO, MoneyError, money
+from domain.policy import DEFAULT_POLICY, NO_PERIODS, PERIOD, Periods, Policy
+from domain.posting import Action
 
 EMBEDDED = "embedded"
 AUTH_MODES = ("oauth2", "session")
@@ -187,8 +189,14 @@ AuthMode = Annotated[str, _one_of(*AUTH_MODES)]
 Sink = Annotated[str, _one_of(*SINKS)]
 JobNumbering = Annotated[str, _one_of(JOB_PER_LOCATION, JOB_PER_JOB)]
 Rate = Annotated[Decimal, DecimalText('"4.75"', minimum=ZERO)]
+Amount = Annotated[Decimal, DecimalText('"5000.00"', minimum=ZERO)]
+PeriodText = Annotated[
+    str, Expect("a period YYYY-MM, e.g. 2026-10", lambda text: bool(PERIOD.match(text)))
+]
+ActionName = Annotated[str, _one_of(*Action)]
 CostCodeNumber = Annotated[Decimal, DecimalText('"1.100"')]
 DistrictNumber = Annotated[str, Expect("the Sage district number as the table name", _is_number)]
+EntityNumber = Annotated[str, Expect("the Sage tax entity number as the key", _is_number)]
 
 
 # An ODBC connection string passed in a URL's query (odbc_connect=...;PWD=...), often
@@ -236,7 +244,8 @@ def _store_url(url: str) -> str:
 
 
 def _sage_url(url: str) -> str:
-    if not url.startswith(("sqlite:", "mssql+pyodbc:")):
+    # postgresql: a PostgreSQL-hosted sandbox (adapters/sage/engine.py makes it psycopg 3)
+    if not url.startswith(("sqlite:", "mssql+pyodbc:", "postgresql:", "postgresql+psycopg:")):
         line = (
             f"sage.url {_masked(url)!r}: expected mssql+pyodbc://user:password@host\\SAGE100CON/"
             "Company?driver=ODBC+Driver+18+for+SQL+Server or sqlite:///sage.db (a sandbox)"
@@ -334,6 +343,8 @@ class SageSettings(Table):
     app_name: str = "recon"
     sink: Sink = "sql"  # sql: write as the Sage windows do; files: import batches
     drop_folder: str = ""  # where the files sink writes its batches
+    current_period: PeriodText | None = None  # Sage's current period (1-6 Change Period)
+    locked_through: PeriodText | None = None  # every period up to this one is locked
 
     @model_validator(mode="after")
     def _drop_folder(self) -> Self:
@@ -343,6 +354,20 @@ class SageSettings(Table):
             )
             _problems("sage", [(("drop_folder",), why, "")])
         return self
+
+    @model_validator(mode="after")
+    def _locks_before_current(self) -> Self:
+        locked, current = self.locked_through, self.current_period
+        if locked is not None and current is not None and locked >= current:
+            why = _expected(
+                f"a period before sage.current_period {current} (Sage never locks the current "
+                "period)"
+            )
+            _problems("sage", [(("locked_through",), why, locked)])
+        return self
+
+    def periods(self) -> Periods:
+        return Periods(self.current_period, self.locked_through)
 
 
 class StoreSettings(Table):
@@ -368,7 +393,25 @@ class TaxDistrictSettings(Table):
 
 
 class TaxSettings(Table):
+    """Sage's districts, entities and rates are read from Sage (``taxdst``/``taxent``) at start.
+
+    ``districts`` is what ``recon sandbox init`` seeds a sandbox with (and, when listed, the
+    districts ``[mapping.tax_groups]`` may name); ``entity_accounts`` gives the sales-tax
+    liability account of an entity (entity number -> account), which Sage does not hold.
+    """
+
     districts: dict[DistrictNumber, TaxDistrictSettings] = Field(default_factory=dict)
+    entity_accounts: dict[EntityNumber, int] = Field(default_factory=dict)
+
+    def accounts(self) -> dict[int, int]:
+        """Entity number -> liability account: the listed entities', then ``entity_accounts``."""
+        listed = {
+            entity.recnum: entity.account
+            for district in self.districts.values()
+            for entity in district.entities
+        }
+        given = {int(number): account for number, account in self.entity_accounts.items()}
+        return {**listed, **given}
 
 
 class CostCodeSettings(Table):
@@ -412,6 +455,16 @@ class MappingSettings(Table):
     default_cost_code: CostCode | None = None
 
 
+class PolicySettings(Table):
+    """What posts to Sage without a person (``domain.policy``)."""
+
+    unattended: list[ActionName] = Field(default_factory=lambda: [str(Action.CREATE)])
+    max_amount: Amount | None = None  # a posting of more than this waits; none: no threshold
+
+    def to_policy(self) -> Policy:
+        return Policy(frozenset(self.unattended), self.max_amount)
+
+
 class ReconToml(Table):
     """The whole of recon.toml."""
 
@@ -422,9 +475,12 @@ class ReconToml(Table):
     sage: SageSettings
     mapping: MappingSettings
     tax: TaxSettings = Field(default_factory=TaxSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
     @model_validator(mode="after")
     def _districts_exist(self) -> Self:
+        if not self.tax.districts:
+            return self  # the districts are Sage's: checked against taxdst when recon starts
         districts = {int(number) for number in self.tax.districts}
         problems: list[Problem] = [
             (
@@ -459,6 +515,7 @@ class ReconToml(Table):
                 for number, district in self.tax.districts.items()
             },
             tax_group_districts=dict(m.tax_groups),
+            tax_entity_accounts=self.tax.accounts(),
             default_tax_district=m.default_tax_district,
             job_numbering=m.job_numbering,
             client_number_start=m.client_number_start,
@@ -492,6 +549,8 @@ class Config:
     sage: SageSettings
     mapping: Mapping
     user: str = ReconToml.model_fields["user"].default
+    policy: Policy = DEFAULT_POLICY  # what posts without a person
+    periods: Periods = NO_PERIODS  # Sage's current period and locks
 
 
 # What pydantic's complaints about a value's TOML type mean, in recon.toml's words.
@@ -620,6 +679,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             sage=toml.sage,
             mapping=toml.to_mapping(),
             user=toml.user,
+            policy=toml.policy.to_policy(),
+            periods=toml.sage.periods(),
         )
     # Raised outside the except block so the ValidationError is not even its __context__: its
     # text repeats every value given, secrets included, and a traceback would print it.
@@ -668,6 +729,7 @@ def default_config(workdir: Path) -> dict[str, Any]:
             **_defaults(SageSettings, "app_name", "sink"),
             "drop_folder": str(workdir / "sage-drop"),
         },
+        "policy": _defaults(PolicySettings, "unattended"),
         "mapping": {
             "ar_control_account": 1200,
             "default_income_account": 4000,

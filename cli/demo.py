@@ -73,7 +73,11 @@ def run(
         found = reconcile(ctx)
         say(f"first reconcile: {len(found)} findings (Sage starts empty)")
         applied = post.apply(ctx, found)
-        say(f"posted: {len(applied.confirmed)} corrections confirmed, {len(applied.failed)} failed")
+        waits = len(applied.waiting_for_approval)
+        say(
+            f"posted: {len(applied.confirmed)} corrections confirmed, {len(applied.failed)} failed"
+            + (f", {waits} wait for approval (recon postings)" if waits else "")
+        )
         written = write_back(ctx, feed)
         say(
             f"ServiceTrade told: {written['processed']} invoices processed, "

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli import demo, ingest, reconcile, resolve, sandbox, sim, status
+from cli import demo, ingest, postings, reconcile, resolve, sandbox, sim, status
 
 app = typer.Typer(
     help="Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.",
@@ -19,6 +19,9 @@ app.add_typer(sandbox.app, name="sandbox")
 app.command()(ingest.ingest)
 app.command()(reconcile.reconcile)
 app.command()(resolve.resolve)
+app.command()(postings.postings)
+app.command()(postings.approve)
+app.command()(postings.reject)
 app.command()(status.status)
 app.add_typer(status.quarantine_app, name="quarantine")
 app.command()(reconcile.replay)

@@ -98,6 +98,13 @@ def print_findings(result: dict[str, Any]) -> None:
             f"applied: {len(applied['confirmed'])} confirmed, {len(applied['failed'])} failed, "
             f"{len(applied['left_for_people'])} left for a person (recon resolve KEY)"
         )
+        for label in applied["failed"]:
+            typer.echo(f"  failed: {label}")
+        if applied["rejected"]:
+            typer.echo(f"{len(applied['rejected'])} corrections rejected by a person, not posted")
+        waiting = len(applied["waiting_for_approval"])
+        if waiting:
+            typer.echo(f"{waiting} postings wait for approval: recon postings --state proposed")
         typer.echo(f"remaining findings: {len(result['remaining'])}")
 
 

@@ -36,9 +36,11 @@ def resolve(
             report = run(ctx, key, ACCEPT if accept else VOID, who, why)
         except ResolveError as exc:
             raise fail(str(exc)) from exc
+        notes = [row["note"] for row in ctx.read_model.postings(["failed"]) if row["key"] == key]
     if accept:
         typer.echo(f"{key}: accepted by {who}; it is no longer reported")
     else:
         typer.echo(f"{key}: void posted by {who} ({len(report.confirmed)} confirmed)")
         if report.failed:
-            raise fail(f"void failed: {', '.join(report.failed)}")
+            why_not = f": {notes[-1]}" if notes else ""
+            raise fail(f"void failed: {', '.join(report.failed)}{why_not}")

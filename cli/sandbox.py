@@ -7,20 +7,29 @@ from typing import Annotated
 
 import typer
 
-from cli.common import ConfigOption, fail, load
+from cli.common import ConfigOption, JsonOption, fail, load
 
 app = typer.Typer(help="The Sage 100 Contractor sandbox (a SQLite copy of its tables).")
 
 
 @app.command("init")
 def sandbox_init(
-    sage: Annotated[str, typer.Option("--sage", help="SQLite URL, e.g. sqlite:///sage.db")],
+    sage: Annotated[
+        str,
+        typer.Option(
+            "--sage",
+            help="sqlite:///sage.db, or postgresql://user:password@host/database (a database "
+            "of its own).",
+        ),
+    ],
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Take accounts and districts from here.")
     ] = None,
     reset: Annotated[bool, typer.Option(help="Replace an existing sandbox.")] = False,
 ) -> None:
-    """Create a Sage 100 Contractor sandbox with its chart of accounts and tax districts."""
+    """Create a Sage 100 Contractor sandbox with its chart of accounts and tax districts:
+    Sage's tables with the constraints and triggers of a real company database."""
+    from adapters.sage.engine import parse_url
     from adapters.sage.errors import SageError
     from adapters.sage.sandbox import init_sandbox
     from cli.config import default_config, parse_config
@@ -32,9 +41,10 @@ def sandbox_init(
     )
     try:
         init_sandbox(sage, mapping, reset=reset)
+        where = parse_url(sage).render_as_string(hide_password=True)
     except SageError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"Sage sandbox ready at {sage}")
+    typer.echo(f"Sage sandbox ready at {where}")
 
 
 @app.command("import")
@@ -55,3 +65,46 @@ def sandbox_import(config: ConfigOption = Path("recon.toml")) -> None:
     finally:
         engine.dispose()
     typer.echo(f"imported {len(imported)} batches: {', '.join(imported) or 'none pending'}")
+
+
+#: ``recon sandbox check``: the database could not be reached, opened or logged in to.
+EXIT_UNREACHABLE = 3
+
+
+@app.command("check")
+def sandbox_check(
+    sage: Annotated[
+        str,
+        typer.Option(
+            "--sage",
+            help="The company database (mssql+pyodbc://…), or a sandbox (sqlite:///…, "
+            "postgresql://…).",
+        ),
+    ],
+    app_name: Annotated[
+        str, typer.Option("--app-name", help="The APP name recon sends (sage.app_name).")
+    ] = "recon",
+    as_json: JsonOption = False,
+) -> None:
+    """Before the first --apply: what the Sage database enforces that recon relies on.
+
+    Reads only. Exit 0 when nothing blocks recon's writes, 1 when something does, 2 for a URL
+    that cannot work, 3 when the database cannot be reached.
+    """
+    from adapters.sage.check import check_site, redact, render_text
+    from adapters.sage.errors import SageConfigError, SageError, SageUnavailableError
+    from cli.common import EXIT_FINDINGS, EXIT_OK, print_json
+
+    try:
+        result = check_site(sage, app_name=app_name)
+    except SageConfigError as exc:
+        raise fail(redact(str(exc), sage)) from exc
+    except SageUnavailableError as exc:
+        raise fail(redact(str(exc), sage), EXIT_UNREACHABLE) from exc
+    except SageError as exc:
+        raise fail(redact(str(exc), sage)) from exc
+    if as_json:
+        print_json(result.to_json())
+    else:
+        typer.echo(render_text(result))
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)

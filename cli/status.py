@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -41,6 +42,34 @@ def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = Fals
         typer.echo(
             f"tie-out {name:14} expected {tie['expected_total']:>12}  "
             f"Sage {tie['sage_total']:>12}  {verdict}"
+        )
+        if name == "ar_invoices":
+            _receivables(tie)
+    skipped = data.get("skipped_invoices", [])
+    typer.echo(f"invoices handed to accounting and not posted: {len(skipped) or 'none'}")
+    for row in skipped:
+        typer.echo(f"  {row['invoice'] or row['id']:12} {row['total']:>10}  {row['reason']}")
+
+
+def _receivables(tie: dict[str, Any]) -> None:
+    """AR = ServiceTrade invoices handed to accounting: the figures on each side, by type."""
+
+    def figure(side: dict[str, Any]) -> str:
+        return f"{side['count']} ({side['total']})"
+
+    st = tie["servicetrade"]
+    typer.echo(
+        f"  AR = ServiceTrade invoices handed to accounting: {figure(st['handed_off'])} handed "
+        f"off, {figure(st['skipped'])} skipped by rule, {figure(st['posted_by_rule'])} to post"
+        f" = {figure(tie['expected'])} expected = {figure(tie['sage'])} in Sage 3-2"
+    )
+    kinds = ", ".join(f"{kind} {figure(side)}" for kind, side in tie["by_type"].items())
+    typer.echo(f"  by type: {kinds or 'none'}")
+    for row in tie["differences"]:
+        why = f": {row['problem']}" if "problem" in row else ""
+        typer.echo(
+            f"  {row['invoice']}: ServiceTrade {row['servicetrade']}, expected "
+            f"{row['expected']}, Sage {row['sage']}{why}"
         )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from domain.documents import (
     AP_INVOICES,
@@ -51,7 +52,7 @@ from domain.keys import (
     vendor_key,
 )
 from domain.mapping import Mapping, TaxDistrict
-from domain.money import HUNDRED, ZERO, cents, qty_str, to_str
+from domain.money import CENT, HUNDRED, ZERO, cents, qty_str, to_str
 from domain.source import Company, Invoice, Job, JobItem, Location, Vendor, VendorBill
 
 NAME_LENGTH = 50
@@ -118,6 +119,63 @@ def job_job_name(job: Job) -> str:
     return f"{job.number} {job.name}".strip()
 
 
+# -- receivable invoices: what ServiceTrade billed -------------------------------------------
+
+#: A value rounded to the cent on its own is at most this far from its exact amount.
+HALF_CENT = CENT / 2
+
+#: ServiceTrade invoice types recon does not post to Sage's receivables, and why.
+SKIPPED_INVOICE_TYPES = {
+    "vendorbill": (
+        "a vendor bill is what the company owes a vendor (a payable), not a receivable; "
+        "payables reach Sage from PartsLedger bills"
+    ),
+    "external": (
+        "invoiced outside ServiceTrade: the system that issued it holds the receivable, so "
+        "posting it from ServiceTrade would bill the customer twice"
+    ),
+}
+#: The invoice type recon posts (a partial invoice and a credit are invoices of this type).
+POSTED_INVOICE_TYPE = "invoice"
+
+
+class BilledTotalsError(ValueError):
+    """ServiceTrade's totals for an invoice disagree with its lines, or its tax with Sage's
+    rates, by more than rounding: recon posts nothing and says why; it never adjusts them."""
+
+
+def ar_skip_reason(invoice: Invoice) -> str | None:
+    """Why an invoice handed to accounting is not posted to Sage 3-2; None when it is.
+
+    Type ``invoice`` is posted, partial invoices and credits (negative totals) included;
+    ``vendorbill`` and ``external`` are skipped for the reasons in ``SKIPPED_INVOICE_TYPES``;
+    any other type has no rule, so it is skipped and says so.
+    """
+    kind = invoice.invoice_type
+    if kind == POSTED_INVOICE_TYPE:
+        return None
+    why = SKIPPED_INVOICE_TYPES.get(kind, "recon has no posting rule for this invoice type")
+    return f"not posted to Sage: type {kind!r}: {why}"
+
+
+def billed_total(invoice: Invoice) -> Decimal:
+    """What ServiceTrade billed: ``totalPrice``; without one, the lines plus any tax given."""
+    if invoice.total_price is not None:
+        return cents(invoice.total_price)
+    lines = sum((cents(item.quantity * item.price) for item in invoice.items), ZERO)
+    return lines + cents(invoice.tax_total or ZERO)
+
+
+def invoice_category(invoice: Invoice) -> str:
+    """How status groups an invoice: ``credit`` (a negative total), ``partial``, or its type."""
+    if invoice.invoice_type == POSTED_INVOICE_TYPE:
+        if billed_total(invoice) < ZERO:
+            return "credit"
+        if invoice.partial:
+            return "partial"
+    return invoice.invoice_type
+
+
 @dataclass(frozen=True, slots=True)
 class TaxLine:
     entity: int
@@ -127,25 +185,151 @@ class TaxLine:
     account: int
 
 
-def sales_tax(taxable: Decimal, district: TaxDistrict | None) -> tuple[TaxLine, ...]:
-    """Tax per entity of the district on the invoice's taxable subtotal.
-
-    Each entity's tax is rounded half up to the cent on its own, and the header's tax is the
-    sum of those rounded amounts: Sage stores one ``artxdt`` row per entity in decimal(12,2)
-    and the header ``slstax`` as their total, so rounding per entity is the only rule under
-    which the detail rows add up exactly to the header.
-    """
+def district_tax(taxable: Decimal, district: TaxDistrict | None) -> Decimal:
+    """The tax Sage's rates give on a taxable subtotal: the district's rate (its entities'
+    summed), applied once and rounded half up to the cent, as ServiceTrade applies a tax
+    group's rate."""
     if district is None:
-        return ()
+        return ZERO
+    return cents(taxable * district.rate / HUNDRED)
+
+
+def largest_remainder(exact: Sequence[Decimal], total: Decimal) -> list[Decimal] | None:
+    """Each amount to the cent so that they add up to ``total`` exactly, or None when that
+    needs more than rounding (some amount moved by a cent or more).
+
+    Every amount is cut to the cent (toward minus infinity); the cents still missing go one
+    each to the amounts with the largest cut-off remainders, ties to the earlier amount.
+    """
+    floors = [value.quantize(CENT, rounding=ROUND_FLOOR) for value in exact]
+    missing = (total - sum(floors, ZERO)) / CENT
+    if missing != missing.to_integral_value():
+        return None
+    order = sorted(
+        (i for i, value in enumerate(exact) if value != floors[i]),
+        key=lambda i: (floors[i] - exact[i], i),  # the largest remainder first
+    )
+    if not 0 <= missing <= len(order):
+        return None
+    for i in order[: int(missing)]:
+        floors[i] += CENT
+    return [cents(value) for value in floors]  # cents(): no -0.00
+
+
+def split_tax(tax: Decimal, taxable: Decimal, district: TaxDistrict) -> tuple[TaxLine, ...]:
+    """ServiceTrade's tax split across the district's entities at Sage's rates, to the cent,
+    adding up to ``tax`` exactly.
+
+    Each entity's exact share is ``tax * its rate / the district's rate``; the shares are
+    rounded by largest remainder (``largest_remainder``) on the tax's magnitude, so a credit
+    splits as its invoice does, with the sign turned. Sage stores one ``artxdt`` row per
+    entity in decimal(12,2) and the header ``slstax`` as their total.
+    """
+    magnitude = abs(tax)
+    rate = district.rate
+    exact = [magnitude * entity.rate / rate if rate else ZERO for entity in district.entities]
+    shares = largest_remainder(exact, magnitude)
+    if shares is None:  # only a district with no rate and a tax to carry gets here
+        raise BilledTotalsError(
+            f"Sage tax district {district.recnum} ({district.name}) has no rate to split a tax "
+            f"of {to_str(tax)} by"
+        )
+    sign = -1 if tax < ZERO else 1
     return tuple(
         TaxLine(
             entity=entity.recnum,
             subject=taxable,
             rate=entity.rate,
-            tax=cents(taxable * entity.rate / HUNDRED),
+            tax=cents(sign * share),
             account=entity.account,
         )
-        for entity in district.entities
+        for entity, share in zip(district.entities, shares, strict=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Billed:
+    """An invoice's amounts as they go to Sage: lines to the cent, tax per entity, total."""
+
+    extended: tuple[Decimal, ...]
+    taxable: Decimal
+    nontax: Decimal
+    taxes: tuple[TaxLine, ...]
+    tax: Decimal
+    total: Decimal
+
+
+def billed_amounts(
+    invoice: Invoice, taxable_lines: Sequence[bool], district: TaxDistrict | None
+) -> Billed:
+    """The amounts Sage gets for what ServiceTrade billed (``totalPrice``, ``taxTotal``).
+
+    - Total and tax are ServiceTrade's, to the cent. Without ``taxTotal`` the tax is
+      ``totalPrice`` less the lines; without either it is ``district_tax`` on the taxable
+      lines.
+    - The lines add up to the subtotal (total - tax): each is quantity * price rounded half
+      up; if those miss the subtotal, they are rounded by largest remainder instead, so long
+      as no line moves by a cent or more. Beyond that the invoice disagrees with itself:
+      ``BilledTotalsError``.
+    - ServiceTrade's tax must be what Sage's district rates give on the taxable lines, within
+      half a cent per taxable line, per entity, and once more (each side may round each of
+      those on its own), and a tax needs a district with a rate to carry it: else
+      ``BilledTotalsError`` (a tax group mapped to the wrong district, or a rate out of date).
+    - The tax is split across the entities by ``split_tax``.
+    """
+    exact = [item.quantity * item.price for item in invoice.items]
+    half_up = [cents(value) for value in exact]
+    lines = sum(half_up, ZERO)
+    taxable_half_up = sum((v for v, t in zip(half_up, taxable_lines, strict=True) if t), ZERO)
+    told = invoice.tax_total is not None or invoice.total_price is not None
+    if invoice.tax_total is not None:
+        tax = cents(invoice.tax_total)
+    elif invoice.total_price is not None:
+        tax = cents(invoice.total_price) - lines
+    else:
+        tax = district_tax(taxable_half_up, district)
+    total = cents(invoice.total_price) if invoice.total_price is not None else lines + tax
+    subtotal = total - tax
+    extended = half_up if lines == subtotal else largest_remainder(exact, subtotal)
+    if extended is None:
+        raise BilledTotalsError(
+            f"ServiceTrade's subtotal {to_str(subtotal)} (totalPrice {to_str(total)} less "
+            f"taxTotal {to_str(tax)}) is not what its lines add up to ({to_str(lines)}), by more "
+            "than rounding; correct the invoice in ServiceTrade"
+        )
+    taxable = sum((v for v, t in zip(extended, taxable_lines, strict=True) if t), ZERO)
+    entities = district.entities if district is not None else ()
+    if tax != ZERO:
+        if district is None:
+            where = "its location has no Sage tax district"
+        elif district.rate == ZERO:
+            where = f"Sage tax district {district.recnum} ({district.name}) has a rate of 0"
+        elif taxable == ZERO:
+            where = "no line is taxable"
+        else:
+            where = ""
+        if where:
+            raise BilledTotalsError(f"ServiceTrade charged tax {to_str(tax)} but {where}")
+    if told and district is not None:
+        sage = district_tax(taxable, district)
+        allowed = HALF_CENT * (sum(1 for t in taxable_lines if t) + len(entities) + 1)
+        if abs(tax - sage) > allowed:
+            raise BilledTotalsError(
+                f"ServiceTrade's tax {to_str(tax)} is not what Sage's rates give on the taxable "
+                f"lines {to_str(taxable)} ({district.rate}% in district {district.recnum} "
+                f"({district.name}): {to_str(sage)}); check the tax group's district under "
+                "[mapping.tax_groups] and the district's rates in Sage"
+            )
+    taxes: tuple[TaxLine, ...] = ()
+    if district is not None and taxable != ZERO:
+        taxes = split_tax(tax, taxable, district)
+    return Billed(
+        extended=tuple(extended),
+        taxable=taxable,
+        nontax=subtotal - taxable,
+        taxes=taxes,
+        tax=tax,
+        total=total,
     )
 
 
@@ -165,15 +349,17 @@ def _gl_line(linnum: int, account: int, description: str, amount: Decimal, debit
 def ar_invoice_document(
     invoice: Invoice,
     *,
-    job_number: int | None,
+    job_number: int,
     location: Location | None,
     mapping: Mapping,
     voided: bool = False,
 ) -> Document:
     """The 3-2 receivable invoice, its lines, tax detail and GL transaction.
 
-    A line is taxable when the item is taxable and the location is taxable; credit invoices
-    carry negative amounts (sign kept on the amount, GL sides swapped).
+    Total and tax are what ServiceTrade billed (``billed_amounts``: raises BilledTotalsError
+    when its totals disagree with its lines or Sage's rates beyond rounding). A line is taxable
+    when the item is taxable and the location is taxable; credit invoices carry negative
+    amounts (sign kept on the amount, GL sides swapped).
     """
     day = date.fromisoformat(invoice.transaction_date)
     year, period = mapping.period_of(day)
@@ -182,18 +368,16 @@ def ar_invoice_document(
     key = invoice_key(invoice.id)
     description = _text(f"ServiceTrade invoice {invoice.number}", DESCRIPTION_LENGTH)
 
+    billed = billed_amounts(
+        invoice, [item.taxable and location_taxable for item in invoice.items], district
+    )
     lines: list[Row] = []
-    taxable = ZERO
-    nontax = ZERO
     income: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for linnum, item in enumerate(invoice.items, start=1):
-        extended = cents(item.quantity * item.price)
+    for linnum, (item, extended) in enumerate(
+        zip(invoice.items, billed.extended, strict=True), start=1
+    ):
         account = mapping.income_account(item.item_type)
         income[account] += extended
-        if item.taxable and location_taxable:
-            taxable += extended
-        else:
-            nontax += extended
         lines.append(
             {
                 "linnum": str(linnum),
@@ -204,21 +388,20 @@ def ar_invoice_document(
                 "lgract": str(account),
             }
         )
-    taxes = sales_tax(taxable, district) if taxable != ZERO else ()
-    tax_total = sum((t.tax for t in taxes), ZERO)
-    total = taxable + nontax + tax_total
+    taxes = billed.taxes
+    total = billed.total
     header: Row = {
         "invnum": _text(invoice.number, NUMBER_LENGTH),
         "invdte": day.isoformat(),
         "duedte": (day + timedelta(days=mapping.due_days)).isoformat(),
-        "jobnum": None if job_number is None else str(job_number),
+        "jobnum": str(job_number),
         "dscrpt": description,
         "invtyp": AR_TYPE_CONTRACT,
         "status": AR_STATUS_VOID if voided else AR_STATUS_OPEN,
         "taxdst": None if district is None else str(district.recnum),
-        "taxabl": to_str(taxable),
-        "nontax": to_str(nontax),
-        "slstax": to_str(tax_total),
+        "taxabl": to_str(billed.taxable),
+        "nontax": to_str(billed.nontax),
+        "slstax": to_str(billed.tax),
         "invttl": to_str(total),
         "actper": str(period),
         "postyr": str(year),
@@ -428,8 +611,9 @@ def _job_cost(
         "csttyp": str(cost_code[1]),
         "vndnum": None if vendor is None else str(vendor),
         "empnum": None if employee is None else str(employee),
-        "paytyp": None if pay_type is None else str(pay_type),
-        "csthrs": None if hours is None else qty_str(hours),
+        # NOT NULL in Sage (reference §8): a row that is not labor holds 0.
+        "paytyp": "0" if pay_type is None else str(pay_type),
+        "csthrs": "0.00" if hours is None else qty_str(hours),
         "cstamt": to_str(amount),
     }
     return Document(JOB_COST, job_cost_key(row), {"jobcst": (row,)}, period_text(year, period))

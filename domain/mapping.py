@@ -32,6 +32,11 @@ class TaxDistrict:
     name: str
     entities: tuple[TaxEntity, ...]
 
+    @property
+    def rate(self) -> Decimal:
+        """The district's rate in percent: its entities' rates summed, as Sage applies them."""
+        return sum((entity.rate for entity in self.entities), Decimal(0))
+
 
 @dataclass(frozen=True, slots=True)
 class Mapping:
@@ -40,8 +45,13 @@ class Mapping:
     ar_control_account: int
     default_income_account: int
     income_accounts: dict[str, int] = field(default_factory=dict)  # item type -> account
+    #: Sage's districts and entities (``taxdst``/``taxent``): the composition root reads them
+    #: from Sage; recon.toml's ``[tax.districts]`` only seeds a sandbox.
     tax_districts: dict[int, TaxDistrict] = field(default_factory=dict)
     tax_group_districts: dict[str, int] = field(default_factory=dict)  # ST tax group -> district
+    #: Sales-tax liability account per Sage tax entity (entity number -> account): Sage holds
+    #: the rates, recon.toml the accounts (read with the districts; see ``tax_districts``).
+    tax_entity_accounts: dict[int, int] = field(default_factory=dict)
     default_tax_district: int | None = None
     job_numbering: str = JOB_PER_LOCATION
     client_number_start: int = 1001
@@ -117,7 +127,8 @@ class Mapping:
             return self.tax_districts[recnum]
         except KeyError as exc:
             raise MappingError(
-                f"Sage tax district {recnum} is not defined under [tax.districts] in recon.toml"
+                f"Sage has no tax district {recnum} (taxdst); map the tax group to a district "
+                "Sage holds under [mapping.tax_groups] in recon.toml"
             ) from exc
 
     def period_of(self, day: date) -> tuple[int, int]:

@@ -24,10 +24,16 @@ class Action(StrEnum):
 
 
 class PostingState(StrEnum):
-    PROPOSED = "proposed"
-    SUBMITTED = "submitted"
-    CONFIRMED = "confirmed"
-    FAILED = "failed"
+    """Where a posting stands: proposed → approved → submitted → confirmed | failed, or
+    rejected by a person, or withdrawn by recon before anything was written."""
+
+    PROPOSED = "proposed"  # waits for the policy or a person to approve it
+    APPROVED = "approved"  # by the policy or a person: the next posting run writes it
+    SUBMITTED = "submitted"  # written into Sage, or into an import batch
+    CONFIRMED = "confirmed"  # a read of Sage shows it
+    FAILED = "failed"  # Sage refused it, or recon would not write it (the note says why)
+    REJECTED = "rejected"  # a person decided it must not be written
+    WITHDRAWN = "withdrawn"  # no longer wanted before it was written (superseded, or moot)
 
 
 class Decision(StrEnum):
@@ -38,8 +44,10 @@ class Decision(StrEnum):
 
 
 CREATE, REPLACE, UPDATE, VOID = Action
-PROPOSED, SUBMITTED, CONFIRMED, FAILED = PostingState
-OPEN_STATES = (PROPOSED, SUBMITTED)
+PROPOSED, APPROVED, SUBMITTED, CONFIRMED, FAILED, REJECTED, WITHDRAWN = PostingState
+STATES = tuple(PostingState)
+#: Postings not yet settled: a run carries them on, and a key with one gets no second.
+OPEN_STATES = (PROPOSED, APPROVED, SUBMITTED)
 ACCEPT = Decision.ACCEPT
 
 
@@ -49,6 +57,19 @@ class PostingError(Exception):
     def __init__(self, posting_id: UUID, message: str) -> None:
         super().__init__(f"posting {posting_id}: {message}")
         self.posting_id = posting_id
+
+
+class TransitionError(PostingError):
+    """A command the posting's state does not allow (approve a confirmed posting, ...)."""
+
+    def __init__(self, posting_id: UUID, command: str, state: str) -> None:
+        super().__init__(posting_id, f"cannot {command} a posting that is {state}")
+        self.command = command
+        self.state = state
+
+
+class DecisionError(PostingError):
+    """A decision without who or why: every decision is recorded with both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +114,10 @@ def void_correction(finding: Finding, who: str, why: str) -> Correction:
 
 
 class Posting(Aggregate):
-    """One corrective posting: proposed, then submitted to a sink, then confirmed or failed."""
+    """One corrective posting: proposed, approved (by the policy or by a person), submitted to
+    a sink, then confirmed or failed; or rejected by a person, or withdrawn by recon.
+
+    Every decision records who and why; when is the event's timestamp."""
 
     @staticmethod
     def create_id() -> UUID:
@@ -119,6 +143,10 @@ class Posting(Aggregate):
         self.sink = ""
         self.written: list[int | str] = []
         self.note = ""
+        self.reasons: list[str] = []  # why it waits for a person, once the policy has said
+        self.referred = False
+        self.decided_by = ""
+        self.decided_why = ""
 
     @classmethod
     def propose(cls, correction: Correction) -> Posting:
@@ -131,9 +159,71 @@ class Posting(Aggregate):
             reason=correction.reason,
         )
 
+    def _require(self, command: str, *states: PostingState) -> None:
+        if self.state not in states:
+            raise TransitionError(self.id, command, self.state)
+
+    def _decision(self, by: str, why: str) -> None:
+        if not by.strip() or not why.strip():
+            raise DecisionError(self.id, "a decision needs who (by) and why")
+
+    @property
+    def waiting(self) -> bool:
+        """Whether it waits for a person: proposed, and the policy referred it to one."""
+        return self.state == PROPOSED and self.referred
+
+    def refer(self, reasons: list[str], amount: str | None, period: str | None) -> None:
+        """The policy says a person must decide, and why (with the amount and period it
+        judged); recorded again only when the reasons change."""
+        self._require("refer", PROPOSED)
+        if not reasons:
+            raise PostingError(self.id, "a posting is referred to a person with the reasons")
+        if self.referred and reasons == self.reasons:
+            return
+        self._referred(reasons=reasons, amount=amount, period=period)
+
+    @event("Referred")
+    def _referred(self, reasons: list[str], amount: str | None, period: str | None) -> None:
+        self.reasons = reasons
+        self.referred = True
+
+    def approve(self, by: str, why: str, *, automatic: bool = False) -> None:
+        """Let the posting be written: by the policy (``automatic``) or by a person."""
+        self._require("approve", PROPOSED)
+        self._decision(by, why)
+        self._approved(by=by, why=why, automatic=automatic)
+
+    @event("Approved")
+    def _approved(self, by: str, why: str, automatic: bool) -> None:
+        self.state = APPROVED
+        self.decided_by = by
+        self.decided_why = why
+
+    def reject(self, by: str, why: str) -> None:
+        """A person decides the posting must not be written."""
+        self._require("reject", PROPOSED, APPROVED)
+        self._decision(by, why)
+        self._rejected(by=by, why=why)
+
+    @event("Rejected")
+    def _rejected(self, by: str, why: str) -> None:
+        self.state = REJECTED
+        self.decided_by = by
+        self.decided_why = why
+
+    def withdraw(self, why: str) -> None:
+        """Recon drops a posting nothing was written for: a newer correction supersedes it,
+        or Sage no longer needs it."""
+        self._require("withdraw", PROPOSED, APPROVED)
+        self._withdrawn(why=why)
+
+    @event("Withdrawn")
+    def _withdrawn(self, why: str) -> None:
+        self.state = WITHDRAWN
+        self.note = why
+
     def submit(self, sink: str, written: list[int | str], note: str = "") -> None:
-        if self.state != PROPOSED:
-            raise PostingError(self.id, f"cannot submit a posting that is {self.state}")
+        self._require("submit", APPROVED)
         self._submitted(sink=sink, written=written, note=note)
 
     @event("Submitted")
@@ -144,8 +234,7 @@ class Posting(Aggregate):
         self.note = note
 
     def confirm(self) -> None:
-        if self.state != SUBMITTED:
-            raise PostingError(self.id, f"cannot confirm a posting that is {self.state}")
+        self._require("confirm", SUBMITTED)
         self._confirmed()
 
     @event("Confirmed")
@@ -153,8 +242,7 @@ class Posting(Aggregate):
         self.state = CONFIRMED
 
     def fail(self, reason: str) -> None:
-        if self.state not in OPEN_STATES:
-            raise PostingError(self.id, f"cannot fail a posting that is {self.state}")
+        self._require("fail", APPROVED, SUBMITTED)
         self._failed(reason=reason)
 
     @event("Failed")

@@ -114,6 +114,11 @@ class Invoice:
     location_id: str
     job_id: str
     items: tuple[InvoiceItem, ...]
+    #: What ServiceTrade billed, to the cent (``totalPrice``, ``taxTotal``); None when the
+    #: source did not say (payloads recorded before recon read them, sources without them).
+    total_price: Decimal | None = None
+    tax_total: Decimal | None = None
+    partial: bool = False  # a partial (progress) invoice of its job
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +301,10 @@ def _decimals(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.type in ("Decimal", Decimal))
 
 
+def _optional_decimals(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.type == "Decimal | None")
+
+
 _FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
 
 
@@ -335,6 +344,10 @@ def from_payload(kind: str, payload: dict[str, Any]) -> Snapshot:
         data["address"] = Address(**data["address"])
     for name in _decimals(cls):
         data[name] = Decimal(data[name])
+    for name in _optional_decimals(cls):
+        # Absent from payloads recorded before the field existed: the dataclass default holds.
+        if data.get(name) is not None:
+            data[name] = Decimal(data[name])
     if kind in _LINE_TYPES:
         line_cls, key = _LINE_TYPES[kind]
         decimal_fields = _decimals(line_cls)

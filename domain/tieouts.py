@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from domain.builders import ar_skip_reason, billed_total, invoice_category
 from domain.documents import Document
-from domain.keys import bill_id_of
+from domain.keys import bill_id_of, invoice_key
 from domain.mapping import JOB_PER_JOB, MappingError
 from domain.mapping import Mapping as ReconMapping
 from domain.money import ZERO, cents, qty_str, to_str
 from domain.scope import Scope
-from domain.source import Job, JobItem, User, VendorBill
+from domain.source import ACCOUNTABLE_INVOICE_STATUSES, Invoice, Job, JobItem, User, VendorBill
 
 #: PartsLedger bill statuses that are payables (drafts and voids are not).
 BILLED = ("open", "paid")
@@ -145,4 +146,111 @@ def tie_outs(sources: Sources, sage: SageSide, mapping: ReconMapping) -> dict[st
         ),
         "ap_invoices": compare(ap, sage_ap, lambda bill: {"bill": bill}, to_str),
         "unmapped": sorted(set(unmapped)),
+    }
+
+
+def handed_off(invoices: Iterable[Invoice]) -> list[Invoice]:
+    """The invoices ServiceTrade has handed to accounting and not voided, in number order."""
+    return sorted(
+        (i for i in invoices if i.status in ACCOUNTABLE_INVOICE_STATUSES),
+        key=lambda i: (i.number, i.id),
+    )
+
+
+def skipped_invoices(invoices: Iterable[Invoice]) -> list[dict[str, Any]]:
+    """Invoices handed to accounting that recon does not post, each with the reason."""
+    return [
+        {
+            "id": invoice.id,
+            "invoice": invoice.number,
+            "type": invoice.invoice_type,
+            "status": invoice.status,
+            "total": to_str(billed_total(invoice)),
+            "reason": reason,
+        }
+        for invoice in handed_off(invoices)
+        if (reason := ar_skip_reason(invoice)) is not None
+    ]
+
+
+def _figure(amounts: Iterable[Decimal]) -> dict[str, Any]:
+    values = list(amounts)
+    return {"count": len(values), "total": to_str(sum(values, ZERO))}
+
+
+def ar_tie_out(
+    invoices: Iterable[Invoice],
+    expected: Iterable[Document],
+    problems: Mapping[str, str],
+    sage: Iterable[Document],
+) -> dict[str, Any]:
+    """AR = ServiceTrade invoices handed to accounting, invoice by invoice.
+
+    - ServiceTrade: every invoice handed to accounting and not voided, at what it billed
+      (``totalPrice``), by category (``invoice_category``); each is posted by rule or skipped
+      with its reason (``ar_skip_reason``). Those posted are what Sage should hold.
+    - Expected: the active receivable invoices recon expects (``expected``, void ones
+      excluded); an invoice recon cannot build is listed under ``unposted`` with why.
+    - Sage: the active 3-2 invoices in recon's scope (``sage``, already limited).
+
+    It ties when the three agree in count and in amount, invoice by invoice. An invoice whose
+    source sent no ``totalPrice`` counts at what recon expects for it.
+    """
+    expected_amounts = {d.key: d.amount or ZERO for d in expected if not d.is_void}
+    sage_amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    sage_count = 0
+    for doc in sage:
+        sage_amounts[doc.key] += doc.amount or ZERO
+        sage_count += 1
+    handed = handed_off(invoices)
+    billed: dict[str, Decimal] = {}
+    every: list[Decimal] = []
+    by_type: dict[str, list[Decimal]] = defaultdict(list)
+    skipped: dict[str, list[Decimal]] = defaultdict(list)
+    for invoice in handed:
+        key = invoice_key(invoice.id)
+        amount = (
+            billed_total(invoice)
+            if invoice.total_price is not None
+            else expected_amounts.get(key, billed_total(invoice))
+        )
+        every.append(amount)
+        by_type[invoice_category(invoice)].append(amount)
+        if ar_skip_reason(invoice) is None:
+            billed[key] = amount
+        else:
+            skipped[invoice.invoice_type].append(amount)
+    differences = []
+    for key in sorted(billed.keys() | expected_amounts.keys() | sage_amounts.keys()):
+        sides = (billed.get(key), expected_amounts.get(key), sage_amounts.get(key))
+        if len(set(sides)) > 1:
+            differences.append(
+                {
+                    "invoice": key,
+                    "servicetrade": None if sides[0] is None else to_str(sides[0]),
+                    "expected": None if sides[1] is None else to_str(sides[1]),
+                    "sage": None if sides[2] is None else to_str(sides[2]),
+                    "difference": to_str((sides[2] or ZERO) - (sides[0] or ZERO)),
+                    **({"problem": problems[key]} if key in problems else {}),
+                }
+            )
+    sage_figure = {"count": sage_count, "total": to_str(sum(sage_amounts.values(), ZERO))}
+    return {
+        "ties": not differences and sage_count == len(sage_amounts),
+        "groups": len(billed.keys() | expected_amounts.keys() | sage_amounts.keys()),
+        "expected_total": to_str(sum(billed.values(), ZERO)),
+        "sage_total": sage_figure["total"],
+        "servicetrade": {
+            "handed_off": _figure(every),
+            "posted_by_rule": _figure(billed.values()),
+            "skipped": _figure(v for values in skipped.values() for v in values),
+        },
+        "expected": _figure(expected_amounts.values()),
+        "sage": sage_figure,
+        "by_type": {kind: _figure(by_type[kind]) for kind in sorted(by_type)},
+        "skipped_by_type": {kind: _figure(skipped[kind]) for kind in sorted(skipped)},
+        "unposted": [
+            {"invoice": key, "problem": problems[key]} for key in sorted(billed) if key in problems
+        ],
+        "differences": differences,
     }

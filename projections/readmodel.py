@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -17,7 +17,15 @@ from domain.records import Known
 from domain.source import Snapshot, from_payload
 from projections import ingest_state
 from projections.costs import CostsProjection
-from projections.postings import PostingsProjection, open_postings, settled_keys
+from projections.postings import (
+    PostingsProjection,
+    last_written,
+    open_postings,
+    postings,
+    postings_by_id_prefix,
+    rejected_corrections,
+    settled_keys,
+)
 from projections.receivables import ReceivablesProjection
 from projections.rows import expected_document_for, expected_documents, problems_of
 from projections.runner import Projection, catch_up, create_tables, rebuild
@@ -110,6 +118,25 @@ class ReadModel:
     def settled_keys(self) -> set[str]:
         with self.engine.connect() as conn:
             return settled_keys(conn)
+
+    def postings(self, states: Collection[str] = ()) -> list[dict[str, Any]]:
+        """Postings in the given states (all when none), oldest first."""
+        with self.engine.connect() as conn:
+            return postings(conn, states)
+
+    def postings_by_id_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        """At most two postings whose id starts with ``prefix`` (two: it is ambiguous)."""
+        with self.engine.connect() as conn:
+            return postings_by_id_prefix(conn, prefix)
+
+    def last_written(self, module: str, key: str) -> str | None:
+        """The digest of the document recon last wrote under a key and saw in Sage."""
+        with self.engine.connect() as conn:
+            return last_written(conn, module, key)
+
+    def rejected_corrections(self) -> set[tuple[str, str, str, str | None, str]]:
+        with self.engine.connect() as conn:
+            return rejected_corrections(conn)
 
     # -- ingest ----------------------------------------------------------------------------
 

@@ -17,7 +17,9 @@ import orjson
 from sqlalchemy import Connection, Select, delete, func, select
 
 from domain.builders import (
+    BilledTotalsError,
     ar_invoice_document,
+    ar_skip_reason,
     client_document,
     job_document,
     job_job_name,
@@ -69,7 +71,7 @@ class ReceivablesProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "receivables-3:" + self.mapping.fingerprint()
+        return "receivables-4:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
@@ -349,7 +351,9 @@ class _Derivation:
     def _invoice(self, row: dict[str, Any]) -> None:
         invoice = self._snapshot("invoice", row["source_id"])
         key = invoice_key(row["source_id"])
-        if not isinstance(invoice, Invoice) or invoice.invoice_type != "invoice":
+        # A type recon does not post (ar_skip_reason) makes no document and no finding: status
+        # and the write-back show it as skipped, with the reason, from the source record.
+        if not isinstance(invoice, Invoice) or ar_skip_reason(invoice) is not None:
             self._drop("invoice", row["source_id"])
             return
         voided = invoice.status == "void" or bool(row["deleted"])
@@ -368,10 +372,20 @@ class _Derivation:
                 "has not been recorded (is it quarantined?)",
             )
             return
-        if self.mapping.job_numbering == JOB_PER_JOB:
-            job_number = self.number(JOB, invoice.job_id) if invoice.job_id else None
-        else:
-            job_number = self.number(JOB, location.id)
+        if self.mapping.job_numbering == JOB_PER_JOB and not invoice.job_id:
+            self._problem(
+                AR_INVOICES,
+                key,
+                "invoice",
+                invoice.id,
+                f"invoice {invoice.number} names no ServiceTrade job: a 3-2 invoice needs a Sage "
+                'job (acrinv.jobnum is NOT NULL); with mapping.job_numbering = "job" every '
+                "invoice must belong to a job",
+            )
+            return
+        job_number = self.number(
+            JOB, invoice.job_id if self.mapping.job_numbering == JOB_PER_JOB else location.id
+        )
         try:
             document = ar_invoice_document(
                 invoice,
@@ -380,7 +394,7 @@ class _Derivation:
                 mapping=self.mapping,
                 voided=voided,
             )
-        except MappingError as exc:
+        except (MappingError, BilledTotalsError) as exc:
             self._problem(
                 AR_INVOICES, key, "invoice", invoice.id, f"invoice {invoice.number}: {exc}"
             )

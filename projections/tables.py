@@ -91,6 +91,8 @@ expected_document = Table(
     Index("ix_expected_period", "module", "period"),
 )
 
+#: One row per posting. Its columns changed with the approval gate: the postings projection
+#: drops and recreates its tables when it resets, so a new column needs no migration.
 posting = Table(
     "posting",
     metadata,
@@ -100,9 +102,19 @@ posting = Table(
     Column("action", String(16), nullable=False),
     Column("state", String(16), nullable=False),
     Column("sink", String(16), nullable=False, default=""),
-    Column("reason", Text, nullable=False, default=""),
+    Column("reason", Text, nullable=False, default=""),  # the finding it settles
     Column("note", Text, nullable=False, default=""),
     Column("written", Text, nullable=False, default="[]"),
+    Column("sage_refs", Text, nullable=False, default="[]"),  # Sage records it voids/replaces
+    Column("digest", String(32)),  # of the document it writes; NULL for a void
+    Column("amount", String(32)),  # what it writes, or what it voids
+    Column("period", String(7)),  # the earliest period it writes into
+    Column("reasons", Text, nullable=False, default="[]"),  # why it waits for a person
+    Column("proposed_at", String(40), nullable=False, default=""),
+    Column("decided_by", String(128), nullable=False, default=""),  # approved or rejected by
+    Column("decided_why", Text, nullable=False, default=""),
+    Column("decided_at", String(40), nullable=False, default=""),
+    Column("automatic", Boolean, nullable=False, default=False),  # approved by the policy
     Column("proposed_position", BigInteger, nullable=False),
     Column("last_position", BigInteger, nullable=False),
     Index("ix_posting_key", "module", "key"),

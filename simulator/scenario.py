@@ -699,6 +699,32 @@ def _complete_job(world: World, job: Job, now: int, counts: Counter[str]) -> Non
     world.invoices[invoice.id] = invoice
     counts["invoices_created"] += 1
     record_job_costs(world, job, invoice, now, counts)
+    _external_or_credit(world, invoice, counts)
+
+
+#: Of the invoices of type "invoice": billed outside ServiceTrade, and credits.
+EXTERNAL_SHARE = 0.03
+CREDIT_SHARE = 0.06
+
+
+def _external_or_credit(world: World, invoice: Invoice, counts: Counter[str]) -> None:
+    """Some invoices are ``external`` (billed outside ServiceTrade), some credits (every price
+    negative: the job was done, the customer is credited, e.g. warranty work).
+
+    Drawn from a generator of the invoice's own, not the world's: every other record of a
+    seed stays what it was before these kinds existed.
+    """
+    if invoice.type != "invoice":
+        return
+    draw = random.Random(f"{world.seed}:invoice-kind:{invoice.id}").random()
+    if draw < EXTERNAL_SHARE:
+        invoice.type = "external"
+        counts["invoices_external"] += 1
+    elif draw < EXTERNAL_SHARE + CREDIT_SHARE:
+        invoice.name = f"Credit - {invoice.name}"
+        for item in invoice.items:
+            item.price = -item.price
+        counts["invoices_credit"] += 1
 
 
 def _lib(world: World, code: str) -> LibItem:

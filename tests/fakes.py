@@ -19,6 +19,7 @@ from domain.documents import (
     Document,
 )
 from domain.mapping import Mapping
+from domain.policy import DEFAULT_POLICY, NO_PERIODS, Periods, Policy
 from domain.ports import Written, always
 from domain.posting import CREATE, REPLACE, UPDATE, VOID
 from domain.source import PayloadError, Snapshot, from_payload
@@ -291,8 +292,11 @@ def memory_context(
     sage: FakeSage | None = None,
     sink: FakeSink | None = None,
     store_url: str = MEMORY,
+    policy: Policy = DEFAULT_POLICY,
+    periods: Periods = NO_PERIODS,
 ) -> Context:
-    """A context over an in-memory event store and read model (or the store at a URL)."""
+    """A context over an in-memory event store and read model (or the store at a URL), with
+    a posting policy and Sage's periods (default: creations unattended, nothing locked)."""
     store = Store(store_url)
     ctx = Context(
         store=store,
@@ -300,6 +304,8 @@ def memory_context(
         mapping=mapping,
         reader=sage,
         sink=sink,
+        policy=policy,
+        periods=periods,
     )
     ctx.catch_up()
     return ctx
@@ -316,6 +322,8 @@ def restarted(ctx: Context, sink: FakeSink | None = None) -> Context:
         mapping=ctx.mapping,
         reader=ctx.reader,
         sink=reopened.restarted(),
+        policy=ctx.policy,
+        periods=ctx.periods,
     )
     new.catch_up()
     return new

@@ -1,10 +1,15 @@
-"""Engines for Sage databases: SQL Server over pyodbc (production) and SQLite (the sandbox).
+"""Engines for Sage databases: SQL Server over pyodbc (production), and the sandbox on SQLite
+(the embedded default) or PostgreSQL.
 
 SQL Server: Sage's ``SageApplicationsOnly`` logon trigger rejects programs that send no
 application name, so every connection string carries ``APP=<name>`` (reference §4.2).
-SQLite: WAL journal, a busy timeout, foreign keys off (Sage enforces almost none either), and
+SQLite: WAL journal, a busy timeout, foreign keys on (the few Sage enforces, reference §8), and
 transactions begun explicitly so a read sees one snapshot and a posting holds the write lock
-from its first statement (``BEGIN IMMEDIATE``), which makes max+1 record numbers safe.
+from its first statement (``BEGIN IMMEDIATE``), which makes max+1 line numbers safe.
+PostgreSQL (``postgresql://``, driven by psycopg 3) is always a sandbox: it sends the
+application name as ``application_name``.
+Both sandboxes refuse RETURNING on Sage's tables, as SQL Server refuses ``OUTPUT inserted`` on a
+table with triggers (error 334): a write that passes a sandbox this way passes the server.
 """
 
 from __future__ import annotations
@@ -26,6 +31,22 @@ WRITE_OPTION = "sage_write"
 SQLITE_BUSY_TIMEOUT_S = 30
 _APP_IN_ODBC = re.compile(r"(^|;)\s*app\s*=", re.IGNORECASE)
 _MEMORY = ("", ":memory:")
+POSTGRES_DRIVER = "postgresql+psycopg"
+#: Tables with triggers, on which SQL Server refuses OUTPUT inserted: every Sage table.
+TRIGGER_TABLES = frozenset(TABLES)
+_DML_TARGET = re.compile(
+    r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+[\"\[`]?(\w+)", re.IGNORECASE
+)
+_RETURNING = re.compile(r"\b(?:RETURNING|OUTPUT\s+inserted|OUTPUT\s+deleted)\b", re.IGNORECASE)
+ERROR_334 = (
+    "The target table '{table}' of the DML statement cannot have any enabled triggers if the "
+    "statement contains an OUTPUT clause without INTO clause (SQL Server error 334, emulated by "
+    "the sandbox: read generated values back with a SELECT)"
+)
+
+
+class OutputOnTriggerTableError(Exception):
+    """The sandbox's stand-in for SQL Server error 334 (the DBAPI error it is raised as)."""
 
 
 def parse_url(url: str) -> URL:
@@ -87,10 +108,12 @@ def _mssql_url(url: URL) -> URL:
 
 
 def create_sage_engine(url: str, *, app_name: str = DEFAULT_APP_NAME) -> Engine:
-    """An engine for a Sage company database: ``mssql+pyodbc`` (production) or ``sqlite``.
+    """An engine for a Sage company database: ``mssql+pyodbc`` (production), or a sandbox on
+    ``sqlite`` or ``postgresql``.
 
     No connection is opened here. A SQLite sandbox file must already exist (``recon sandbox
-    init`` makes one); SQL Server connections send ``APP=<app_name>``.
+    init`` makes one); SQL Server connections send ``APP=<app_name>``, PostgreSQL ones
+    ``application_name``.
     """
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
@@ -98,10 +121,66 @@ def create_sage_engine(url: str, *, app_name: str = DEFAULT_APP_NAME) -> Engine:
         return _mssql_engine(_mssql_url(parsed), app_name)
     if backend == "sqlite":
         return sqlite_engine(parsed, must_exist=True)
+    if backend == "postgresql":
+        return postgres_engine(parsed, app_name=app_name)
     raise SageConfigError(
-        f"expected a Sage database URL starting 'mssql+pyodbc://' or 'sqlite:///', got "
-        f"{parsed.render_as_string(hide_password=True)!r}"
+        f"expected a Sage database URL starting 'mssql+pyodbc://', or for a sandbox "
+        f"'sqlite:///' or 'postgresql://', got {parsed.render_as_string(hide_password=True)!r}"
     )
+
+
+def is_sandbox(engine: Engine) -> bool:
+    """Whether ``engine`` is a sandbox (SQLite or PostgreSQL), not a Sage company on SQL Server."""
+    return engine.dialect.name in ("sqlite", "postgresql")
+
+
+def postgres_url(url: URL) -> URL:
+    """A PostgreSQL sandbox URL driven by psycopg 3 (``postgresql://`` is made
+    ``postgresql+psycopg://``); another driver is refused."""
+    driver = url.drivername
+    if driver in ("postgresql", POSTGRES_DRIVER):
+        return url.set(drivername=POSTGRES_DRIVER)
+    raise SageConfigError(
+        f"expected a 'postgresql://' or '{POSTGRES_DRIVER}://' URL for a PostgreSQL sandbox "
+        f"(psycopg 3), got driver {driver!r}"
+    )
+
+
+def postgres_engine(url: URL, *, app_name: str = DEFAULT_APP_NAME) -> Engine:
+    """An engine for a PostgreSQL-hosted sandbox, refusing RETURNING on Sage's tables."""
+    name = _check_app_name(app_name)
+    normalised = postgres_url(url)
+    connect_args = {} if "application_name" in normalised.query else {"application_name": name}
+    try:
+        engine = create_engine(normalised, pool_pre_ping=True, connect_args=connect_args)
+    except ImportError as exc:
+        raise SageConfigError(f"expected psycopg 3 to reach PostgreSQL ({exc})") from exc
+    refuse_output_on_trigger_tables(engine)
+    return engine
+
+
+def refuse_output_on_trigger_tables(engine: Engine) -> None:
+    """Refuse an INSERT/UPDATE/DELETE with RETURNING (or OUTPUT) on a Sage table, as SQL Server
+    refuses OUTPUT inserted on a table with triggers (error 334). Raised as a DBAPI error, so
+    ``errors.translating`` turns it into the action's SageError (SageWriteError for postings)."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse(
+        _connection: Connection,
+        _cursor: Any,
+        statement: str,
+        parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        target = _DML_TARGET.match(statement)
+        if target is None or not _RETURNING.search(statement):
+            return
+        table = target.group(1).lower()
+        if table in TRIGGER_TABLES:
+            raise sa_exc.DBAPIError(
+                statement, parameters, OutputOnTriggerTableError(ERROR_334.format(table=table))
+            )
 
 
 def _mssql_engine(url: URL, app_name: str) -> Engine:
@@ -124,7 +203,8 @@ def sqlite_path(url: URL) -> Path | None:
 
 
 def sqlite_engine(url: URL, *, must_exist: bool) -> Engine:
-    """A SQLite engine set up for the sandbox (WAL, busy timeout, explicit transactions)."""
+    """A SQLite engine set up for the sandbox (WAL, busy timeout, foreign keys, explicit
+    transactions, RETURNING refused on Sage's tables)."""
     path = sqlite_path(url)
     if must_exist and path is not None and not path.exists():
         raise SageSchemaError(
@@ -140,7 +220,7 @@ def sqlite_engine(url: URL, *, must_exist: bool) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
@@ -153,6 +233,7 @@ def sqlite_engine(url: URL, *, must_exist: bool) -> Engine:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
+    refuse_output_on_trigger_tables(engine)
     return engine
 
 

@@ -31,7 +31,7 @@ import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy import exc as sa_exc
 
-from adapters.sage.engine import WRITE_OPTION
+from adapters.sage.engine import WRITE_OPTION, is_sandbox
 from adapters.sage.errors import (
     SageConfigError,
     SageDataError,
@@ -450,10 +450,11 @@ def import_batches(
     ``fault`` is called per batch at ``before_write``, ``before_commit`` and ``after_write``
     (committed, not moved) for crash tests.
     """
-    if engine.dialect.name != "sqlite":
+    if not is_sandbox(engine):
         raise SageConfigError(
-            "expected a SQLite Sage sandbox: import_batches simulates the Sage-side import tool "
-            f"and writes only a sandbox, got {engine.url.render_as_string(hide_password=True)!r}"
+            "expected a Sage sandbox (SQLite or PostgreSQL): import_batches simulates the "
+            "Sage-side import tool and writes only a sandbox, got "
+            f"{engine.url.render_as_string(hide_password=True)!r}"
         )
     drop = Path(drop_folder)
     imported = drop / IMPORTED_FOLDER

@@ -4,7 +4,8 @@ Every column goes through ``domain.documents.COLUMNS`` and ``canonical_value`` s
 here compares exactly with the one ``domain.builders`` builds. Each module is read with one
 query per table for the whole selection (a period, a key, or everything), streamed in batches
 and grouped in Python: the number of queries never depends on the number of documents. All of
-one read's queries run in one transaction, so on SQLite they see one snapshot.
+one read's queries run in one transaction, so on SQLite they see one snapshot. Reads only: the
+same statements run on SQL Server, SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, inspect, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, inspect, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 
 from adapters.sage.errors import SageDataError, SageSchemaError, translating
 from adapters.sage.schema import (
@@ -307,14 +309,16 @@ class SageReader:
     ) -> Iterator[list[Sequence[Any]]]:
         """The result of ``statement`` in batches of columns (values as the driver returns them).
 
-        The statement runs as plain driver SQL: SQLAlchemy's per-value result processing is
-        skipped because canonical_value reads driver values (floats, Decimals, ISO text, dates)
-        directly, and skipping it halves the time of a large read.
+        Every selected column is typed ``NullType``, so SQLAlchemy applies no per-value result
+        processing: canonical_value reads driver values (floats, Decimals, ISO text, dates)
+        directly, and skipping the processing halves the time of a large read. The statement
+        itself is executed (not driver SQL), so it compiles for whichever dialect runs it.
         """
-        sql = str(
-            statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        raw = statement.with_only_columns(
+            *(type_coerce(column, NullType()) for column in statement.selected_columns),
+            maintain_column_froms=True,
         )
-        result = connection.exec_driver_sql(sql)
+        result = connection.execute(raw)
         for batch in result.partitions(self._batch_size):
             yield list(zip(*batch, strict=True))
 

@@ -1,10 +1,13 @@
-"""The Sage sandbox: a SQLite database with Sage's tables, seeded like a fresh company.
+"""The Sage sandbox: a SQLite or PostgreSQL database with Sage's tables, constraints and
+triggers, seeded like a fresh company.
 
-``init_sandbox`` creates every table of adapters/sage/schema.py and seeds the lookups a posting
-needs: the company row, a chart of accounts that includes every account the mapping names, the
-mapping's tax districts and entities, the transaction sources and cost types, the employees and
-cost codes the mapping names. It seeds no clients, jobs or vendors: recon numbers those itself
-from the mapping's number starts.
+``init_sandbox`` creates every table of adapters/sage/schema.py (IDENTITY, NOT NULL, defaults and
+foreign keys as on a real company database) and the audit tables and triggers of
+adapters/sage/ddl.py, and seeds the lookups a posting needs: the company row, a chart of accounts
+that includes every account the mapping names, the mapping's tax districts and entities, the
+transaction sources and cost types, a pay group and a workers' comp code, the employees and cost
+codes the mapping names. It seeds no clients, jobs or vendors: recon numbers those itself from
+the mapping's number starts.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, inspect, select
 
-from adapters.sage.engine import WRITE_OPTION, parse_url, sqlite_engine, sqlite_path
+from adapters.sage.ddl import AUDIT_TABLES, drop_sandbox_ddl, install_sandbox_ddl
+from adapters.sage.engine import (
+    WRITE_OPTION,
+    parse_url,
+    postgres_engine,
+    sqlite_engine,
+    sqlite_path,
+)
 from adapters.sage.errors import SageConfigError, SandboxExistsError, translating
 from adapters.sage.reader import read_tax_districts
 from adapters.sage.schema import (
@@ -29,6 +39,7 @@ from adapters.sage.schema import (
     import_log,
     import_metadata,
     metadata,
+    window_zeros,
 )
 from domain.mapping import Mapping, TaxEntity
 
@@ -47,6 +58,9 @@ __all__ = [
 
 SANDBOX_MARKER = "recon-sandbox"  # cmpany.usrdf1 of a sandbox
 SEED_USER = "recon sandbox init"
+SEED_PAY_GROUP = 1
+SEED_WORKERS_COMP = 1
+AUDIT_TABLES_BY_NAME = {table.name: table for table in AUDIT_TABLES.values()}
 
 # GL account types (reference §3.8).
 CASH, CURRENT_ASSET, WIP_ASSET, FIXED_ASSET, DEPRECIATION = 1, 2, 3, 5, 6
@@ -308,14 +322,8 @@ def _seed_rows(
             "shtnme": a.name[:30],
             "lngnme": a.name[:50],
             "acttyp": a.acttyp,
-            "subact": 0,
             "csttyp": a.csttyp,
             "dbtcrd": 2 if a.acttyp in CREDIT_TYPES else 1,
-            "iscrcd": 0,
-            "begbal": 0,
-            "endbal": 0,
-            "strbal": 0,
-            "inactv": 0,
         }
         for a in sandbox_accounts(mapping).values()
     ]
@@ -326,7 +334,6 @@ def _seed_rows(
             "entnme": e.name[:50],
             "paynme": e.name[:50],
             "taxrt1": e.rate,
-            "limit1": 0,
             "lmtyp1": 1,
             "lgract": e.account,
         }
@@ -342,10 +349,9 @@ def _seed_rows(
                 "recnum": district.recnum,
                 "dstnme": district.name[:50],
                 **dict(zip(DISTRICT_ENTITY_COLUMNS, slots, strict=True)),
-                "inactv": 0,
             }
         )
-    return {
+    rows: dict[str, list[dict[str, Any]]] = {
         "cmpany": [
             {**_stamp(now), "recnum": 1, "cmpnme": company_name[:75], "usrdf1": SANDBOX_MARKER}
         ],
@@ -357,6 +363,12 @@ def _seed_rows(
             for n, (menu, name) in SOURCES.items()
         ],
         "csttyp": [{**_stamp(now), "recnum": n, "typnme": name} for n, name in COST_TYPES.items()],
+        "payuni": [],  # no union: employ.uninum is nullable
+        "paygrp": [{**_stamp(now), "recnum": SEED_PAY_GROUP, "grpnme": "Field labor"}],
+        "wkrcmp": [
+            # employ.wrkcmp is NOT NULL with a foreign key: every employee needs a code
+            {**_stamp(now), "recnum": SEED_WORKERS_COMP, "cdenme": "Sandbox workers' comp"}
+        ],
         "employ": [
             {
                 **_stamp(now),
@@ -366,11 +378,8 @@ def _seed_rows(
                 "status": 1,  # Current
                 "emptyp": 1,  # regular full time
                 "payprd": 1,  # weekly
-                "payrt1": Decimal(0),
-                "payrt2": Decimal(0),
-                "payrt3": Decimal(0),
-                "salary": Decimal(0),
-                "inactv": 0,
+                "paygrp": SEED_PAY_GROUP,
+                "wrkcmp": SEED_WORKERS_COMP,
             }
             for number, (last, first) in sandbox_employees(mapping).items()
         ],
@@ -378,6 +387,11 @@ def _seed_rows(
             {**_stamp(now), "recnum": code, "cdenme": name, "inactv": ""}
             for code, name in sandbox_cost_codes(mapping).items()
         ],
+    }
+    # Every NOT NULL column the seed says nothing about gets what a window writes: 0 or ''.
+    return {
+        name: [{**window_zeros(TABLES[name], row), **row} for row in table_rows]
+        for name, table_rows in rows.items()
     }
 
 
@@ -398,56 +412,86 @@ def init_sandbox(
     reset: bool = False,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Create (or re-seed) a SQLite Sage sandbox for ``mapping``; returns rows seeded per table.
+    """Create (or re-seed) a Sage sandbox for ``mapping``; returns rows seeded per table.
 
-    Re-running on a sandbox that holds no postings or masters re-seeds the lookups (so it is
-    idempotent and picks up mapping changes). A sandbox holding data is refused with
+    ``url`` is a SQLite file (``sqlite:///PATH``, the embedded default) or a PostgreSQL database
+    (``postgresql://…``). Either gets every table of schema.py with Sage's constraints, the audit
+    tables and triggers of ddl.py, and the seeds. Re-running on a sandbox that holds no postings,
+    masters or history re-seeds the lookups (so it is idempotent and picks up mapping changes). A
+    sandbox holding data, or made by an older recon (its tables differ), is refused with
     SandboxExistsError unless ``reset`` drops and recreates every Sage table. A database holding
-    tables that are not Sage's is always refused. Non-SQLite URLs are refused: recon never
+    tables that are not Sage's is always refused. SQL Server URLs are refused: recon never
     creates or alters a production Sage database.
     """
     parsed = parse_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
         raise SageConfigError(
-            "expected a 'sqlite:///PATH' URL for the Sage sandbox, got "
+            "expected a 'sqlite:///PATH' or 'postgresql://…' URL for the Sage sandbox, got "
             f"{parsed.render_as_string(hide_password=True)!r}; recon never creates tables in a "
             "production Sage database"
         )
     seeds = _seed_rows(mapping, company_name, now or datetime.now(UTC))
-    path = sqlite_path(parsed)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sqlite_engine(parsed, must_exist=False)
+    if backend == "sqlite":
+        path = sqlite_path(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sqlite_engine(parsed, must_exist=False)
+        where = str(path or parsed.database)
+    else:
+        engine = postgres_engine(parsed)
+        where = parsed.render_as_string(hide_password=True)
     try:
-        action = f"initialising the Sage sandbox at {path or parsed.database}"
+        action = f"initialising the Sage sandbox at {where}"
         with (
             translating(action),
             engine.execution_options(**{WRITE_OPTION: True}).begin() as connection,
         ):
-            present = set(inspect(connection).get_table_names())
-            foreign = sorted(present - set(TABLES) - {import_log.name})
-            if foreign:
-                raise SandboxExistsError(
-                    f"expected an empty database or a recon sandbox at {path}, found other "
-                    f"tables ({', '.join(foreign)}); choose another file"
-                )
-            if reset:
-                metadata.drop_all(connection)
-                import_metadata.drop_all(connection)
-            else:
-                holding = _rows_in(connection, [n for n in DATA_TABLES if n in present])
-                if holding:
-                    summary = ", ".join(f"{n}: {c} rows" for n, c in holding.items())
-                    raise SandboxExistsError(
-                        f"the sandbox at {path} already holds data ({summary}); "
-                        "pass reset to drop it and start again"
-                    )
+            _prepare(connection, where, reset=reset)
             metadata.create_all(connection)
+            install_sandbox_ddl(connection)
+            for name in reversed(SEED_TABLES):  # children first: foreign keys are on
+                connection.execute(delete(TABLES[name]))
             for name in SEED_TABLES:
-                table = TABLES[name]
-                connection.execute(delete(table))
                 if seeds[name]:
-                    connection.execute(table.insert(), seeds[name])
+                    connection.execute(TABLES[name].insert(), seeds[name])
     finally:
         engine.dispose()
     return {name: len(seeds[name]) for name in SEED_TABLES}
+
+
+def _prepare(connection: Connection, where: str, *, reset: bool) -> None:
+    """Refuse a database that is not an empty one or a recon sandbox without data; with
+    ``reset``, drop a sandbox's tables."""
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
+    ours = set(TABLES) | set(AUDIT_TABLES_BY_NAME) | {import_log.name}
+    foreign = sorted(present - ours)
+    if foreign:
+        raise SandboxExistsError(
+            f"expected an empty database or a recon sandbox at {where}, found other "
+            f"tables ({', '.join(foreign)}); choose another database"
+        )
+    if reset:
+        metadata.drop_all(connection)
+        drop_sandbox_ddl(connection)
+        import_metadata.drop_all(connection)
+        return
+    holding = _rows_in(connection, [n for n in DATA_TABLES if n in present])
+    if holding:
+        summary = ", ".join(f"{n}: {c} rows" for n, c in holding.items())
+        raise SandboxExistsError(
+            f"the sandbox at {where} already holds data ({summary}); "
+            "pass reset to drop it and start again"
+        )
+    stale = sorted(
+        name
+        for name in present & set(TABLES)
+        if {c["name"] for c in inspector.get_columns(name)} != set(TABLES[name].c.keys())
+    )
+    if stale:
+        raise SandboxExistsError(
+            f"the sandbox at {where} was made by another version of recon (tables "
+            f"{', '.join(stale)} differ from Sage's as recon models them); pass reset to "
+            "recreate it"
+        )

@@ -3,6 +3,13 @@
 Each action (create, replace, void, update) is ONE database transaction and returns the Sage
 reference it wrote (the record number; a daily payroll line's row GUID, as it has none).
 
+Rows are written as the window writes them on a real company database (reference §8): IDENTITY
+record numbers (``acrinv``, ``acpinv``, ``lgrtrn``, ``jobcst``) are left to the database and
+read back by the ``_idnum`` recon gives the row (never ``OUTPUT inserted``/RETURNING, which SQL
+Server refuses on tables with triggers), and every NOT NULL column the document says nothing
+about gets the window's value (0, '' or the amounts below). The same statements run on SQL
+Server, SQLite and PostgreSQL.
+
 - Receivable (3-2) and payable (4-2) invoices get their GL transaction (``lgrtrn`` + ``lgtnln``,
   source 5 or 11) first, then the invoice and its grid rows, linked by ``lgrrec = lgrtrn.recnum``.
   Posted invoices are corrected as Sage does it: void the old one (status 5, balance kept; its GL
@@ -65,6 +72,7 @@ from adapters.sage.schema import (
     jobcst,
     lgrtrn,
     reccln,
+    window_zeros,
 )
 from domain.documents import (
     AP_INVOICES,
@@ -103,6 +111,8 @@ ACTIONS = (CREATE, REPLACE, UPDATE, VOID)
 JOB_STATUS_CLOSED = 6
 CLIENT_INACTIVE = 1
 VENDOR_INACTIVE = 1
+#: What the 4-4 window fills in a new vendor beyond zeros: its invoices default to 1 Open.
+_MASTER_WINDOW: dict[str, dict[str, int]] = {VENDORS: {"stsdft": 1}}
 #: What voiding a master sets (masters are never deleted).
 _MASTER_VOID: dict[str, dict[str, int]] = {
     CLIENTS: {"inactv": CLIENT_INACTIVE},
@@ -162,7 +172,7 @@ def _ar_amounts(header: dict[str, Any], vodrec: int | None) -> dict[str, Any]:
     total = header.get("invttl") or _ZERO
     subtotal = (header.get("taxabl") or _ZERO) + (header.get("nontax") or _ZERO)
     return {
-        "vodrec": vodrec,
+        "vodrec": 0 if vodrec is None else vodrec,  # bigint NOT NULL on acrinv
         "subttl": subtotal,
         "invamt": _ZERO,
         "retain": _ZERO,
@@ -178,7 +188,8 @@ def _ar_amounts(header: dict[str, Any], vodrec: int | None) -> dict[str, Any]:
 def _ap_amounts(header: dict[str, Any], vodrec: int | None) -> dict[str, Any]:
     total = header.get("invttl") or _ZERO
     return {
-        "vodrec": None if vodrec is None else str(vodrec),  # nvarchar(300) on acpinv
+        "vodrec": "" if vodrec is None else str(vodrec),  # nvarchar(300) NOT NULL on acpinv
+        "subttl": total - (header.get("slstax") or _ZERO),
         "retain": _ZERO,
         "freigh": _ZERO,  # recon's bills carry freight as a grid line of its own
         "adjust": _ZERO,
@@ -420,12 +431,16 @@ class SqlPostingSink:
     def _updated(self, now: datetime) -> dict[str, Any]:
         return {"upddte": now.replace(tzinfo=None), "updusr": self.user}
 
-    def _next_recnum(self, connection: Connection, table: Table) -> int:
-        """max(recnum) + 1 in the write transaction (locked on SQL Server, IMMEDIATE on SQLite)."""
-        statement = select(func.coalesce(func.max(table.c.recnum), 0)).with_hint(
-            table, "WITH (UPDLOCK, HOLDLOCK)", "mssql"
-        )
-        return int(connection.execute(statement).scalar_one()) + 1
+    @staticmethod
+    def _insert_generated(connection: Connection, table: Table, values: dict[str, Any]) -> int:
+        """Insert one row of an IDENTITY table, leaving ``recnum`` to the database, and read it
+        back by the row's ``_idnum`` (recon's own GUID): a plain SELECT, which works on every
+        dialect and on tables with triggers, where SQL Server refuses ``OUTPUT inserted``."""
+        connection.execute(table.insert(), {**window_zeros(table, values), **values})
+        recnum = connection.execute(
+            select(table.c.recnum).where(table.c._idnum == values["_idnum"])
+        ).scalar_one()
+        return int(recnum)
 
     # -- masters -------------------------------------------------------------------------------
 
@@ -444,10 +459,12 @@ class SqlPostingSink:
                 raise SageRecordNotFoundError(
                     f"expected {table_name} record {recnum} to update, found none"
                 )
-            zeros = {"begbal": _ZERO, "endbal": _ZERO}
-            connection.execute(
-                table.insert(), {**zeros, **values, **self._inserted(now, header=True)}
-            )
+            row = {
+                **_MASTER_WINDOW.get(doc.module, {}),
+                **values,
+                **self._inserted(now, header=True),
+            }
+            connection.execute(table.insert(), {**window_zeros(table, row), **row})
             return recnum
         link = existing[1]
         if (
@@ -488,11 +505,14 @@ class SqlPostingSink:
                 f"expected at most one GL transaction on {doc.module} {doc.key}, "
                 f"got {len(gl_headers)}"
             )
-        gl_ref = self._next_recnum(connection, lgrtrn)
         stamp = self._inserted(now, header=True)
+        # lgrrec is NOT NULL and names the transaction's own recnum, which exists only once the
+        # row does: insert 0, read the recnum back, then set it (one transaction).
+        gl_ref = self._insert_generated(
+            connection, lgrtrn, {**db_values("lgrtrn", gl_headers[0]), **stamp, "lgrrec": 0}
+        )
         connection.execute(
-            lgrtrn.insert(),
-            {**db_values("lgrtrn", gl_headers[0]), **stamp, "recnum": gl_ref, "lgrrec": gl_ref},
+            update(lgrtrn).where(lgrtrn.c._idnum == stamp["_idnum"]).values(lgrrec=gl_ref)
         )
         self._insert_children(
             connection, "lgtnln", doc.tables.get("lgtnln", ()), gl_ref, stamp["_idnum"], now
@@ -543,15 +563,21 @@ class SqlPostingSink:
     def _post_invoice(
         self, connection: Connection, kind: _InvoiceKind, doc: Document, *, vodrec: int | None
     ) -> int:
+        header = db_values(kind.header.name, doc.header)
+        if kind.header is acrinv and header.get("jobnum") is None:
+            raise SageWriteError(
+                f"expected a job on AR invoice {doc.key}: Sage's acrinv.jobnum is NOT NULL (the "
+                "3-2 window enters every receivable invoice against a job); give the invoice a "
+                "job before posting it"
+            )
         now = self._clock()
         self._void_orphaned_gl(connection, kind, doc.key, now)
         gl_ref = self._post_gl(connection, doc, now)
-        header = db_values(kind.header.name, doc.header)
-        recnum = self._next_recnum(connection, kind.header)
         stamp = self._inserted(now, header=True)
-        connection.execute(
-            kind.header.insert(),
-            {**header, **stamp, "recnum": recnum, "lgrrec": gl_ref, **kind.amounts(header, vodrec)},
+        recnum = self._insert_generated(
+            connection,
+            kind.header,
+            {**header, **stamp, "lgrrec": gl_ref or 0, **kind.amounts(header, vodrec)},
         )
         for table_name in kind.lines:
             self._insert_children(
@@ -570,18 +596,17 @@ class SqlPostingSink:
     ) -> None:
         if not rows:
             return
-        connection.execute(
-            TABLES[table_name].insert(),
-            [
-                {
-                    **db_values(table_name, row),
-                    **self._inserted(now, header=False),
-                    "_idref": parent_id,
-                    "recnum": parent,
-                }
-                for row in rows
-            ],
-        )
+        table = TABLES[table_name]
+        written = [
+            {
+                **db_values(table_name, row),
+                **self._inserted(now, header=False),
+                "_idref": parent_id,
+                "recnum": parent,
+            }
+            for row in rows
+        ]
+        connection.execute(table.insert(), [{**window_zeros(table, r), **r} for r in written])
 
     def _void_invoice(self, connection: Connection, kind: _InvoiceKind, ref: int) -> None:
         header = kind.header
@@ -604,7 +629,8 @@ class SqlPostingSink:
         ).first()
         # A GL transaction another active document still points at (a header row copied by
         # hand) stays: voiding the copy must not take the original's ledger entry with it.
-        if found[0] is not None and shared is None:
+        # lgrrec 0 means the invoice has none.
+        if found[0] and shared is None:
             connection.execute(
                 update(lgrtrn)
                 .where(lgrtrn.c.recnum == found[0])
@@ -614,22 +640,8 @@ class SqlPostingSink:
     # -- job cost ------------------------------------------------------------------------------
 
     def _post_job_cost(self, connection: Connection, doc: Document) -> int:
-        now = self._clock()
-        recnum = self._next_recnum(connection, jobcst)
-        zeros = {
-            name: _ZERO
-            for name in ("blgqty", "blgamt", "blgttl", "ovhamt", "pftamt", "shwamt", "grswge")
-        }
-        connection.execute(
-            jobcst.insert(),
-            {
-                **zeros,
-                **db_values("jobcst", doc.header),
-                **self._inserted(now, header=True),
-                "recnum": recnum,
-            },
-        )
-        return recnum
+        values = {**db_values("jobcst", doc.header), **self._inserted(self._clock(), header=True)}
+        return self._insert_generated(connection, jobcst, values)
 
     def _void_job_cost(self, connection: Connection, ref: int) -> None:
         done = connection.execute(
@@ -656,7 +668,8 @@ class SqlPostingSink:
         values = db_values("dlypyr", doc.header)
         stamp = self._inserted(self._clock(), header=True)
         line = self._next_line(connection, values.get("paydte"))
-        connection.execute(dlypyr.insert(), {**values, **stamp, "linnum": line})
+        row = {**values, **stamp, "linnum": line}
+        connection.execute(dlypyr.insert(), {**window_zeros(dlypyr, row), **row})
         return guid_text(stamp["_idnum"])
 
     def _payroll_ref_of(self, connection: Connection, doc: Document) -> str:

@@ -8,7 +8,9 @@ or a numeric string; floats and booleans are refused.
 Defaults for optional fields (the real API's guarantees are not documented):
 company/location/user ``status`` "active"; company ``customer``/``vendor`` false; location
 ``taxable`` true; job ``type`` "unknown"; invoice ``type`` "invoice"; item ``taxable`` false;
-invoice ``location``/``job`` "" when absent; ``items`` empty when absent; job item ``user``
+invoice ``location``/``job`` "" when absent; ``items`` empty when absent; invoice
+``totalPrice``/``taxTotal`` None when absent (what ServiceTrade billed; the builder then
+computes the tax), ``partial`` false; job item ``user``
 "" when absent (the technician), ``source`` "stock" when absent or null (labor carries none),
 ``serviceLine``/``description``/``libItem.code`` ""; clock event ``job`` "" when absent,
 ``activity`` "onsite".
@@ -374,4 +376,14 @@ def _invoice(record: _Fields, tz: str) -> Invoice:
         location_id=record.ref("location", required=False),
         job_id=record.ref("job", required=False),
         items=items,
+        total_price=_optional_amount(record, "totalPrice"),
+        tax_total=_optional_amount(record, "taxTotal"),
+        partial=record.flag("partial", default=False),
     )
+
+
+def _optional_amount(record: _Fields, name: str) -> Decimal | None:
+    """An exact amount when the record has one; None when absent or null (never a float)."""
+    if record.raw.get(name) is None:
+        return None
+    return record.amount(name)

@@ -24,6 +24,7 @@ from adapters.sage.engine import create_sage_engine
 from adapters.sage.errors import SageRecordNotFoundError, SageWriteError
 from adapters.sage.reader import SageReader, payroll_month
 from adapters.sage.sandbox import init_sandbox
+from adapters.sage.schema import TABLES
 from adapters.sage.sql_sink import FAULT_STEPS, SqlPostingSink
 from domain import ports
 from domain.builders import (
@@ -32,7 +33,6 @@ from domain.builders import (
 from domain.documents import (
     AP_INVOICES,
     AR_INVOICES,
-    COLUMNS,
     DAILY_PAYROLL,
     JOB_COST,
     JOURNAL,
@@ -43,6 +43,7 @@ from domain.documents import (
 from domain.keys import job_cost_key
 from domain.mapping import Mapping
 from domain.source import Invoice, InvoiceItem
+from tests.adapters_tests.sage_sandboxes import insert_sql
 
 MAPPING = Mapping(
     ar_control_account=1100,
@@ -197,8 +198,8 @@ def job_cost(
     amount: str = "18.40",
     vendor_number: str | None = None,
     employee: str | None = None,
-    pay_type: str | None = None,
-    hours: str | None = None,
+    pay_type: str = "0",  # NOT NULL in Sage: 0 on a row that is not labor
+    hours: str = "0.00",
     day: str = "2026-03-10",
     void: bool = False,
 ) -> Document:
@@ -252,7 +253,7 @@ def ar_doc(invoice_id: str) -> Document:
     source = Invoice(
         invoice_id, f"INV-{invoice_id}", "processed", "invoice", "2026-03-14", "5", "", "", (item,)
     )
-    return ar_invoice_document(source, job_number=None, location=None, mapping=MAPPING)
+    return ar_invoice_document(source, job_number=5001, location=None, mapping=MAPPING)
 
 
 # -- fixtures and helpers ----------------------------------------------------------------------
@@ -334,23 +335,31 @@ def test_keys_fall_back_to_sage_references_without_a_link(
 ) -> None:
     hand_edit(
         sage,
-        "INSERT INTO acpinv (_idnum, recnum, invnum, status, actper, postyr)"
-        " VALUES ('a1', 30, 'COUNTER-1', 1, 3, 2026)",
-        "INSERT INTO lgrtrn (_idnum, recnum, trnnum, status, srcnum, actprd, postyr, usrdf1)"
-        " VALUES ('g1', 40, 'JE-1', 1, 3, 3, 2026, 'accrual')",
-        "INSERT INTO dlypyr (_idnum, paydte, linnum, empnum, payhrs)"
-        " VALUES ('h1', '2026-03-02', 1, 7, 8)",
+        insert_sql(
+            "acpinv", invnum="COUNTER-1", vndnum=2001, dscrpt="x", status=1, actper=3, postyr=2026
+        ),
+        insert_sql(
+            "lgrtrn",
+            trnnum="JE-1",
+            dscrpt="Accrual",
+            status=1,
+            srcnum=3,
+            actprd=3,
+            postyr=2026,
+            usrdf1="accrual",
+        ),
+        insert_sql("dlypyr", _idnum="h1", paydte=date(2026, 3, 2), linnum=1, empnum=7, payhrs=8),
     )
     [payable] = reader.read(AP_INVOICES)
-    assert (payable.key, payable.sage_ref) == ("SAGE-acpinv-30", 30)
+    assert (payable.key, payable.sage_ref) == ("SAGE-acpinv-1", 1)  # recnum: IDENTITY
     assert payable.tables["lgrtrn"] == () and payable.tables["apivln"] == ()
     [entry] = reader.read(JOURNAL)
-    assert (entry.key, entry.sage_ref) == ("SAGE-lgrtrn-40", 40)
+    assert (entry.key, entry.sage_ref) == ("SAGE-lgrtrn-1", 1)
     [line] = reader.read(DAILY_PAYROLL)
     assert (line.key, line.sage_ref, line.period) == ("SAGE-dlypyr-h1", "h1", "2026-03")
     assert line.header["payhrs"] == "8.00" and line.header["usrdf1"] == ""
-    assert [d.sage_ref for d in reader.read_key(AP_INVOICES, "SAGE-acpinv-30")] == [30]
-    assert [d.sage_ref for d in reader.read_key(JOURNAL, "SAGE-lgrtrn-40")] == [40]
+    assert [d.sage_ref for d in reader.read_key(AP_INVOICES, "SAGE-acpinv-1")] == [1]
+    assert [d.sage_ref for d in reader.read_key(JOURNAL, "SAGE-lgrtrn-1")] == [1]
     assert [d.sage_ref for d in reader.read_key(DAILY_PAYROLL, "SAGE-dlypyr-h1")] == ["h1"]
     ref = str(sink.create(labor(link=False)))
     assert [d.key for d in reader.read_key(DAILY_PAYROLL, f"SAGE-dlypyr-{ref}")] == [
@@ -383,7 +392,7 @@ def test_job_cost_keys_are_found_whatever_the_transaction_number_holds(
         job_cost("INV-2-5001-1.100-1", source="11", vendor_number="2001", amount="225.00"),
         job_cost("LB88", source="18", code="2.000", cost_type="2", employee="12", pay_type="1",
                  hours="2.50", amount="87.50"),
-        job_cost("", job=None, code="9.000", cost_type="5"),
+        job_cost("", job="0", code="9.000", cost_type="5"),
         job_cost("JI41"),
     ]  # fmt: skip
     refs = [sink.create(doc) for doc in tricky]
@@ -394,23 +403,31 @@ def test_job_cost_keys_are_found_whatever_the_transaction_number_holds(
     assert tricky[1].key == "JC-18-LB88-5001-2.000-2-E12-P1"
 
 
+def test_a_job_cost_without_a_job_is_refused_as_sage_would(
+    sink: SqlPostingSink, reader: SageReader
+) -> None:
+    with pytest.raises(SageWriteError, match=r"NOT NULL constraint failed: jobcst\.jobnum"):
+        sink.create(job_cost(job=None))
+    assert reader.read(JOB_COST) == []
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     trnnum=st.text("0123456789-.VEPJC", max_size=14).map(str.strip),
-    job=st.none() | st.integers(0, 10**6).map(str),
+    job=st.integers(0, 10**6).map(str),
     source=st.sampled_from(["3", "11", "18"]),
     code=st.decimals(Decimal(0), Decimal(999), places=3).map(lambda d: f"{d:.3f}"),
     cost_type=st.integers(1, 9).map(str),
     vendor_number=st.none() | st.integers(0, 9999).map(str),
-    employee=st.none() | st.integers(1, 999).map(str),
+    employee=st.none() | st.sampled_from(["7", "12"]),  # jobcst.empnum -> employ: seeded
 )
 def test_any_job_cost_row_is_found_by_its_key(
     sink: SqlPostingSink,
     reader: SageReader,
     trnnum: str,
-    job: str | None,
+    job: str,
     source: str,
     code: str,
     cost_type: str,
@@ -425,7 +442,7 @@ def test_any_job_cost_row_is_found_by_its_key(
         cost_type=cost_type,
         vendor_number=vendor_number,
         employee=employee,
-        pay_type="1" if employee else None,
+        pay_type="1" if employee else "0",
     )
     ref = sink.create(doc)
     found = [d for d in reader.read_key(JOB_COST, doc.key) if d.sage_ref == ref]
@@ -446,7 +463,7 @@ def test_the_sink_writes_a_payable_invoice_as_the_window_would(
         " a.usrnme, a._idnum FROM acpinv a JOIN lgrtrn g ON g.recnum = a.lgrrec",
     )
     assert lgrrec == gl_recnum == gl_lgrrec and srcnum == 11
-    assert (invbal, amtpad, vodrec, user) == (invttl, 0, None, "recon-test")
+    assert (invbal, amtpad, vodrec, user) == (invttl, 0, "", "recon-test")  # vodrec text
     grid = one_value(sage, f"SELECT count(*) FROM apivln WHERE _idref = '{idnum}' AND recnum = 1")
     assert grid == len(want.tables["apivln"]) == 3
     assert one_value(sage, "SELECT count(*) FROM jobcst") == 0  # job cost is its own module
@@ -575,7 +592,7 @@ def test_a_duplicated_daily_payroll_line_is_not_updated_by_key(
 def test_a_hand_typed_daily_payroll_reference_still_works(
     sink: SqlPostingSink, reader: SageReader, sage: Engine
 ) -> None:
-    hand_edit(sage, "INSERT INTO dlypyr (_idnum, paydte, linnum) VALUES ('h1', '2026-03-02', 1)")
+    hand_edit(sage, insert_sql("dlypyr", _idnum="h1", paydte=date(2026, 3, 2), linnum=1))
     edited = replace(labor(link=False), key="SAGE-dlypyr-h1")
     assert sink.update(edited) == "h1"
     [got] = reader.read_key(DAILY_PAYROLL, "SAGE-dlypyr-h1")
@@ -646,7 +663,7 @@ def test_hand_edits_in_sage_show_up_in_what_is_read(
     line = labor()
     sink.create(line)
     entry = sink.create(journal())
-    copied = ", ".join(c for c in COLUMNS["jobcst"])
+    copied = ", ".join(c.name for c in TABLES["jobcst"].c if c.name not in ("_idnum", "recnum"))
     hand_edit(
         sage,
         "UPDATE acpinv SET invttl = 1.00 WHERE usrdf1 = 'PL-BILL-e'",
@@ -654,8 +671,8 @@ def test_hand_edits_in_sage_show_up_in_what_is_read(
         "UPDATE jobcst SET cstamt = 99.99",
         "UPDATE dlypyr SET payhrs = 9.25",
         f"UPDATE lgtnln SET dbtamt = 5 WHERE recnum = {entry} AND linnum = 1",
-        f"INSERT INTO jobcst (_idnum, recnum, {copied})"
-        f" SELECT 'dup1', 50, {copied} FROM jobcst WHERE recnum = {cost_ref}",
+        f"INSERT INTO jobcst (_idnum, {copied})"
+        f" SELECT 'dup1', {copied} FROM jobcst WHERE recnum = {cost_ref}",
     )
     bills = {d.key: d for d in reader.read(AP_INVOICES)}
     assert bills["PL-BILL-e"].header["invttl"] == "1.00"
@@ -676,13 +693,24 @@ def test_stray_and_deleted_rows_show_up_in_what_is_read(
     sink.create(vendor())
     hand_edit(
         sage,
-        "INSERT INTO jobcst (_idnum, recnum, jobnum, trnnum, srcnum, status, cstcde, csttyp,"
-        " cstamt, actprd, postyr) VALUES ('s1', 9, 5001, 'HAND', 31, 1, 1.1, 1, 10, 3, 2026)",
+        insert_sql(
+            "jobcst",
+            jobnum=5001,
+            trnnum="HAND",
+            dscrpt="By hand",
+            srcnum=31,
+            status=1,
+            cstcde=Decimal("1.1"),
+            csttyp=1,
+            cstamt=10,
+            actprd=3,
+            postyr=2026,
+        ),
         "DELETE FROM dlypyr",
-        "INSERT INTO actpay (_idnum, recnum, vndnme) VALUES ('s2', 17, 'Cash vendor  ')",
+        insert_sql("actpay", recnum=17, vndnme="Cash vendor  ", shtnme="Cash"),
     )
     costs = {d.key: d.sage_ref for d in reader.read(JOB_COST, "2026-03")}
-    assert costs == {job_cost().key: 1, "JC-31-HAND-5001-1.100-1": 9}
+    assert costs == {job_cost().key: 1, "JC-31-HAND-5001-1.100-1": 2}
     assert reader.read(DAILY_PAYROLL) == []
     vendors = {d.key: d.header["vndnme"] for d in reader.read(VENDORS)}
     assert vendors == {"VND-17": "Cash vendor", "VND-2001": "Ferguson Supply"}

@@ -95,7 +95,18 @@ def test_other_drivers_and_databases_are_refused_with_what_was_expected() -> Non
     with pytest.raises(SageConfigError, match=r"mssql\+pyodbc"):
         create_sage_engine("mssql+pymssql://u:p@host/Co")
     with pytest.raises(SageConfigError, match="expected a Sage database URL"):
-        create_sage_engine("postgresql://u:p@host/db")
+        create_sage_engine("oracle://u:p@host/db")
+    with pytest.raises(SageConfigError, match="psycopg 3"):
+        create_sage_engine("postgresql+psycopg2://u:p@host/db")
+
+
+def test_a_postgresql_sandbox_url_is_driven_by_psycopg_3_and_named() -> None:
+    engine = create_sage_engine("postgresql://u:p@host/sandbox", app_name="recon-test")
+    try:
+        assert engine.url.drivername == "postgresql+psycopg"
+        assert engine.dialect.name == "postgresql"
+    finally:
+        engine.dispose()
     with pytest.raises(SageConfigError, match="expected a database URL"):
         create_sage_engine("not a url")
 
@@ -105,14 +116,14 @@ def test_a_missing_sandbox_file_says_to_run_sandbox_init(tmp_path: Path) -> None
         create_sage_engine(f"sqlite:///{tmp_path / 'nowhere.db'}")
 
 
-def test_sqlite_engines_use_wal_a_busy_timeout_and_no_foreign_keys(tmp_path: Path) -> None:
+def test_sqlite_engines_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
     engine = sqlite_engine(make_url(f"sqlite:///{tmp_path / 's.db'}"), must_exist=False)
     try:
         with engine.connect() as connection:
             pragma = connection.exec_driver_sql
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA busy_timeout").scalar() == 30000
-            assert pragma("PRAGMA foreign_keys").scalar() == 0
+            assert pragma("PRAGMA foreign_keys").scalar() == 1  # the few FKs Sage has (§8)
     finally:
         engine.dispose()
 

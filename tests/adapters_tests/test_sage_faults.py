@@ -44,7 +44,7 @@ def bill(invoice_id: str = "1", amount: str = "100") -> Document:
         "31",
         (item,),
     )
-    return ar_invoice_document(source, job_number=None, location=None, mapping=MAPPING)
+    return ar_invoice_document(source, job_number=5001, location=None, mapping=MAPPING)
 
 
 @pytest.fixture

@@ -360,6 +360,8 @@ def test_a_tampered_batch_stops_the_import(drop: Path, sage: Engine) -> None:
 
 
 def test_the_import_writes_only_a_sandbox(drop: Path) -> None:
-    engine = create_engine("postgresql+psycopg://recon:pw@localhost/company")  # never connected
+    engine = create_engine(  # a company on SQL Server, never connected
+        "mssql+pyodbc://recon:pw@sage\\SAGE100CON/Company?driver=ODBC+Driver+18+for+SQL+Server"
+    )
     with pytest.raises(SageConfigError, match="sandbox"):
         import_batches(drop, engine)

@@ -30,6 +30,7 @@ from domain.builders import ar_invoice_document, client_document, job_document
 from domain.documents import AR_INVOICES, CLIENTS, JOBS, Document
 from domain.mapping import Mapping, TaxDistrict, TaxEntity
 from domain.source import Address, Company, Invoice, InvoiceItem, Location
+from tests.adapters_tests.sage_sandboxes import insert_sql
 
 WAKE = TaxDistrict(
     1,
@@ -146,15 +147,25 @@ def test_credit_invoices_keep_negative_amounts_and_swap_gl_sides(
     assert got.tables["lgtnln"][0]["crdamt"] == "128.70"  # AR control credited
 
 
-def test_an_invoice_without_job_or_tax_round_trips(
-    sink: SqlPostingSink, reader: SageReader
-) -> None:
+def test_an_invoice_without_tax_round_trips(sink: SqlPostingSink, reader: SageReader) -> None:
     want = ar_invoice_document(
-        invoice("902", items=(LABOR,)), job_number=None, location=None, mapping=MAPPING
+        invoice("902", items=(LABOR,)), job_number=5001, location=None, mapping=MAPPING
     )
     sink.create(want)
     [got] = reader.read(AR_INVOICES, None)
-    assert got.tables == want.tables and got.header["jobnum"] is None
+    assert got.tables == want.tables and got.header["taxdst"] is None
+
+
+def test_an_invoice_without_a_job_is_refused_as_sage_would(
+    sink: SqlPostingSink, reader: SageReader, sage: Engine
+) -> None:
+    jobless = ar_invoice_document(
+        invoice("902", items=(LABOR,)), job_number=None, location=None, mapping=MAPPING
+    )
+    with pytest.raises(SageWriteError, match=r"acrinv\.jobnum is NOT NULL"):
+        sink.create(jobless)
+    assert reader.read(AR_INVOICES, None) == []
+    assert one_value(sage, "SELECT count(*) FROM lgrtrn") == 0  # its GL went with it
 
 
 def test_the_sink_writes_what_the_window_would(sink: SqlPostingSink, sage: Engine) -> None:
@@ -180,7 +191,7 @@ def test_the_sink_writes_what_the_window_would(sink: SqlPostingSink, sage: Engin
             idnum,
         ) = row
         assert lgrrec == gl_recnum == gl_lgrrec
-        assert (invbal, amtpad, vodrec) == (invttl, 0, None)
+        assert (invbal, amtpad, vodrec) == (invttl, 0, 0)  # vodrec: bigint NOT NULL, 0 = none
         assert user == gl_user == "recon-test" and dated
         children = connection.exec_driver_sql(
             "SELECT count(*) FROM arivln WHERE _idref = ? AND recnum = 1", (idnum,)
@@ -192,6 +203,13 @@ def test_the_sink_writes_what_the_window_would(sink: SqlPostingSink, sage: Engin
         ).scalar()
         assert lines == len(want.tables["lgtnln"]) == 6  # AR, 3 income, 2 tax liabilities
         assert connection.exec_driver_sql("SELECT srcnum FROM lgrtrn").scalar() == 5
+        # every NOT NULL column the document says nothing about holds what the window writes
+        assert connection.exec_driver_sql(
+            "SELECT phsnum, hotlst, hldamt, gstamt, ntetxt, imgfle, pchord FROM acrinv"
+        ).one() == (0, 0, 0, 0, "", "", "")
+        assert connection.exec_driver_sql(
+            "SELECT chkamt, jobvar, vndnum, payee1 FROM lgrtrn"
+        ).one() == (0, 0, 0, "")
 
 
 items = st.lists(
@@ -219,7 +237,7 @@ _numbers = itertools.count(1)
     taxable=st.booleans(),
     group=st.sampled_from(["Wake County NC", "NC"]),
     day=st.dates(date(2024, 1, 1), date(2027, 12, 31)),
-    job=st.none() | st.integers(1, 10**9),
+    job=st.integers(1, 10**9),
 )
 def test_any_invoice_reads_back_exactly_as_expected(
     sink: SqlPostingSink,
@@ -320,7 +338,7 @@ def test_update_changes_masters_in_place(sink: SqlPostingSink, reader: SageReade
 def test_create_adopts_an_unlinked_client_but_never_another_linked_one(
     sink: SqlPostingSink, reader: SageReader, sage: Engine
 ) -> None:
-    hand_edit(sage, "INSERT INTO reccln (_idnum, recnum, clnnme) VALUES ('x1', 1001, 'Walk-in')")
+    hand_edit(sage, insert_sql("reccln", recnum=1001, clnnme="Walk-in", shtnme="Walk-in"))
     sink.create(client_document(ACME, 1001))
     [got] = reader.read(CLIENTS, None)
     assert got.key == "ST-CO-5" and got.header["clnnme"] == "Acme Mechanical"
@@ -362,14 +380,20 @@ def test_gl_of_a_live_invoice_is_not_taken_for_an_orphan(
     assert all(d.tables == want.tables for d in duplicates)
 
 
-def test_recnums_continue_after_the_highest_in_sage(sink: SqlPostingSink, sage: Engine) -> None:
+def test_record_numbers_are_the_databases_and_follow_hand_entered_ones(
+    sink: SqlPostingSink, sage: Engine
+) -> None:
     hand_edit(
         sage,
-        "INSERT INTO acrinv (_idnum, recnum, invnum, status) VALUES ('f1', 41, 'HAND-1', 1)",
-        "INSERT INTO lgrtrn (_idnum, recnum, trnnum, status) VALUES ('f2', 70, 'JE-1', 1)",
+        insert_sql("acrinv", invnum="HAND-1", jobnum=5001, dscrpt="By hand", status=1),
+        insert_sql("lgrtrn", trnnum="JE-1", dscrpt="By hand", status=1),
+        insert_sql("lgrtrn", trnnum="JE-2", dscrpt="By hand", status=1),
     )
-    assert sink.create(ar_doc("910")) == 42
-    assert one_value(sage, "SELECT lgrrec FROM acrinv WHERE recnum = 42") == 71
+    assert sink.create(ar_doc("910")) == 2
+    assert one_value(sage, "SELECT lgrrec FROM acrinv WHERE recnum = 2") == 3
+    assert one_value(sage, "SELECT lgrrec FROM lgrtrn WHERE recnum = 3") == 3
+    with pytest.raises(sqlite3.IntegrityError, match="explicit value for identity column"):
+        hand_edit(sage, insert_sql("acrinv", recnum=41, invnum="HAND-2", dscrpt="x", status=1))
 
 
 def test_reading_a_period_returns_only_its_invoices(
@@ -401,20 +425,34 @@ def test_hand_edits_in_sage_show_up_in_what_is_read(
         "UPDATE acrinv SET invttl = 1.00 WHERE usrdf1 = 'ST-INV-914'",
         "DELETE FROM arivln WHERE recnum = 3",
         "DELETE FROM acrinv WHERE recnum = 3",
-        "INSERT INTO acrinv (_idnum, recnum, invnum, invdte, status, invttl, actper, postyr)"
-        " VALUES ('h1', 50, 'WALKIN-1', '2026-03-20', 1, 75.5, 3, 2026)",
-        "INSERT INTO arivln (_idnum, recnum, linnum, dscrpt, extprc)"
-        " VALUES ('h2', 50, 1, 'Counter sale  ', 75.5)",
+        insert_sql(
+            "acrinv",
+            invnum="WALKIN-1",
+            invdte=date(2026, 3, 20),
+            jobnum=5001,
+            dscrpt="Counter sale",
+            status=1,
+            invttl=Decimal("75.5"),
+            actper=3,
+            postyr=2026,
+        ),
         "DELETE FROM reccln WHERE recnum = 1002",
-        "INSERT INTO reccln (_idnum, recnum, clnnme) VALUES ('h3', 77, 'Cash customer')",
+        insert_sql("reccln", recnum=77, clnnme="Cash customer", shtnme="Cash"),
+    )
+    walk_in = one_value(sage, "SELECT recnum FROM acrinv WHERE invnum = 'WALKIN-1'")
+    hand_edit(
+        sage,
+        insert_sql(
+            "arivln", recnum=walk_in, linnum=1, dscrpt="Counter sale  ", extprc=Decimal("75.5")
+        ),
     )
     read = {d.key: d for d in reader.read(AR_INVOICES, "2026-03")}
-    assert set(read) == {kept.key, edited.key, "SAGE-acrinv-50"}
+    assert set(read) == {kept.key, edited.key, f"SAGE-acrinv-{walk_in}"}
     assert read[kept.key].tables == kept.tables
     assert read[edited.key].header["invttl"] == "1.00"
     assert read[edited.key].tables["arivln"] == edited.tables["arivln"]
-    foreign = read["SAGE-acrinv-50"]
-    assert foreign.sage_ref == 50 and foreign.period == "2026-03"
+    foreign = read[f"SAGE-acrinv-{walk_in}"]
+    assert foreign.sage_ref == walk_in and foreign.period == "2026-03"
     assert foreign.header["usrdf1"] == "" and foreign.header["invttl"] == "75.50"
     assert foreign.tables["arivln"][0]["dscrpt"] == "Counter sale"
     assert foreign.tables["lgrtrn"] == () and foreign.tables["lgtnln"] == ()

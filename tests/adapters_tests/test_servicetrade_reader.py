@@ -185,6 +185,7 @@ def test_an_invoice_maps_to_its_snapshot() -> None:
                 service_line="",
             ),
         ),
+        total_price=Decimal("723.53"),  # what ServiceTrade billed; no taxTotal sent: None
     )
 
 

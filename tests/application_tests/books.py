@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from application.approve import approve
 from application.context import Context
 from application.ingest import ingest
 from domain.documents import AR_INVOICES, CLIENTS, JOBS
@@ -14,7 +15,16 @@ from projections.tables import posting
 from tests.fakes import FakeSage, ListFeed
 from tests.projections_tests.test_store_contract import MAPPING, company, invoice, location
 
-__all__ = ["KEYS", "MAPPING", "held", "label", "postings", "source", "world"]
+__all__ = [
+    "KEYS",
+    "MAPPING",
+    "approve_waiting",
+    "held",
+    "label",
+    "postings",
+    "source",
+    "world",
+]
 
 #: What Sage should hold for ``source()``: the client, the job of its location, the invoice
 #: handed to accounting (invoice 101 is still "ok": not handed off, never in Sage).
@@ -61,3 +71,10 @@ def postings(ctx: Context) -> list[dict[str, Any]]:
 def held(sage: FakeSage) -> Counter[tuple[str, str, bool]]:
     """How many documents Sage holds per (module, key, void)."""
     return Counter((str(d.module), d.key, d.is_void) for d in sage.documents)
+
+
+def approve_waiting(ctx: Context, by: str = "tester", why: str = "checked in Sage") -> list[str]:
+    """A person approves every posting that waits (``recon approve --all``); their labels."""
+    return [
+        label(p["module"], p["key"], p["action"]) for p in approve(ctx, [], by, why, every=True)
+    ]

@@ -1,4 +1,8 @@
-"""post.apply through the fakes: create, replace, refusals, batches, crashes and open postings."""
+"""post.apply through the fakes: create, replace, refusals, batches, crashes and open postings.
+
+Replacements wait for a person under the default policy: these tests approve them as a person
+would (``approve_waiting``); tests/application_tests/test_approval_gate.py tests the gate.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,16 @@ from application.post import FAULT_STEPS, apply
 from application.reconcile import reconcile
 from domain.documents import AR_INVOICES, CLIENTS, JOBS
 from domain.reconcile import AMOUNT_DIFFERS, FIELD_DIFFERS, MISSING, UNEXPECTED
-from tests.application_tests.books import KEYS, MAPPING, held, label, postings, source, world
+from tests.application_tests.books import (
+    KEYS,
+    MAPPING,
+    approve_waiting,
+    held,
+    label,
+    postings,
+    source,
+    world,
+)
 from tests.fakes import FakeSage, FakeSink, ListFeed, memory_context, restarted
 from tests.projections_tests.test_store_contract import invoice
 
@@ -69,14 +82,26 @@ def crash_at(step: str) -> Callable[[str], None]:
 
 
 def settle(ctx: Context) -> list[str]:
-    """Runs until nothing is left to post, importing batches in between; the labels of the
-    postings confirmed."""
+    """Runs until nothing is left to post, a person approving what waits and batches being
+    imported in between; the labels of the postings confirmed."""
     confirmed = []
     for _ in range(3):
         confirmed += apply(ctx, reconcile(ctx)).confirmed
+        approve_waiting(ctx)
         assert isinstance(ctx.sink, FakeSink)
         ctx.sink.import_batches()
     return confirmed
+
+
+NOTHING_DONE = {
+    "confirmed": [],
+    "failed": [],
+    "left_for_people": [],
+    "waiting_for_sage": [],
+    "waiting_for_approval": [],
+    "rejected": [],
+    "withdrawn": [],
+}
 
 
 def expected_tables(ctx: Context, module: str, key: str) -> object:
@@ -104,12 +129,7 @@ def test_missing_documents_are_created_and_confirmed(books: Books) -> None:
     assert reconcile(ctx) == []
     # a second run has nothing to do and writes nothing
     again = apply(ctx, reconcile(ctx))
-    assert again.to_json() == {
-        "confirmed": [],
-        "failed": [],
-        "left_for_people": [],
-        "waiting_for_sage": [],
-    }
+    assert again.to_json() == NOTHING_DONE
     assert sink.writes == 3
 
 
@@ -123,7 +143,11 @@ def test_a_document_changed_in_sage_is_replaced_the_old_one_voided(books: Books)
         (FIELD_DIFFERS, "ST-INV-100", (original.sage_ref,))
     ]
 
-    report = apply(ctx, findings)
+    waits = apply(ctx, findings)
+    assert waits.waiting_for_approval == [label(AR_INVOICES, "ST-INV-100", "replace")]
+    assert approve_waiting(ctx) == waits.waiting_for_approval
+
+    report = apply(ctx, reconcile(ctx))
 
     assert report.confirmed == [label(AR_INVOICES, "ST-INV-100", "replace")]
     documents = sage.read_key(AR_INVOICES, "ST-INV-100")
@@ -175,6 +199,8 @@ def test_one_run_proposes_one_posting_per_key(books: Books) -> None:
     feed.records["invoice"][0] = invoice(100, 10, 1, price="200.00", updated=200)
     ingest(ctx, feed)
 
+    apply(ctx, reconcile(ctx))
+    approve_waiting(ctx)
     report = apply(ctx, reconcile(ctx))
 
     assert report.confirmed == [label(AR_INVOICES, "ST-INV-100", "replace")]
@@ -279,7 +305,8 @@ def test_a_proposed_posting_left_open_is_carried_on_not_proposed_again(books: Bo
     findings = reconcile(ctx)
     with pytest.raises(Crash):
         apply(ctx, findings)
-    assert [p["state"] for p in postings(ctx)] == ["proposed"]
+    # recorded with the policy's approval, not yet written
+    assert [(p["state"], p["decided_by"]) for p in postings(ctx)] == [("approved", "policy")]
     ctx.fault = lambda _step: None
 
     report = apply(ctx, findings)  # the same findings again: the open one is carried
@@ -340,8 +367,14 @@ def test_a_crash_while_replacing_then_a_rerun_leaves_one_active_document(
     settle(ctx)
     sage.edit(AR_INVOICES, "ST-INV-100", "acrinv", "dscrpt", "typed over in Sage")
     ctx.fault = crash_at(step)
-    with pytest.raises(Crash):
+    try:  # proposes the replacement, which waits for a person
         apply(ctx, reconcile(ctx))
+    except Crash:
+        assert step == "after_proposed"
+    else:
+        approve_waiting(ctx)
+        with pytest.raises(Crash):
+            apply(ctx, reconcile(ctx))
 
     after = restarted(ctx)
     settle(after)

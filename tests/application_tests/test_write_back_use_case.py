@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from application.context import Context
-from application.writeback import FAILED, PROCESSED, write_back
+from application.writeback import FAILED, PROCESSED, SKIPPED, write_back
 from domain.documents import AR_INVOICES, Document
 from tests.application_tests.books import MAPPING, world
 from tests.fakes import FakeSage, FakeStatusWriter, ListFeed, memory_context
@@ -25,7 +25,8 @@ def expected(ctx: Context, key: str) -> Document:
 def ctx() -> Iterator[Context]:
     """Invoices handed to accounting (``pending_accounting``): 100 Sage holds exactly, 101 at
     a site whose tax group recon cannot map, 102 Sage lacks, 103 Sage holds with another
-    total; 104 is not handed off yet."""
+    total; 104 is not handed off yet; 105 is a vendor bill and 106 was invoiced outside
+    ServiceTrade (recon posts neither)."""
     sage = FakeSage()
     ctx = memory_context(MAPPING, sage=sage)
     world(
@@ -40,6 +41,8 @@ def ctx() -> Iterator[Context]:
                     invoice(102, 10, 1),
                     invoice(103, 10, 1),
                     invoice(104, 10, 1, status="ok"),
+                    {**invoice(105, 10, 1), "invoice_type": "vendorbill"},
+                    {**invoice(106, 10, 1), "invoice_type": "external"},
                 ],
             }
         ),
@@ -58,8 +61,8 @@ def test_invoices_sage_holds_exactly_are_processed_unmapped_ones_failed(ctx: Con
 
     result = write_back(ctx, writer)
 
-    assert result == {PROCESSED: 1, FAILED: 1}
-    assert writer.statuses == {"100": PROCESSED, "101": FAILED}
+    assert result == {PROCESSED: 3, FAILED: 1, SKIPPED: 2}
+    assert {i: writer.statuses[i] for i in ("100", "101")} == {"100": PROCESSED, "101": FAILED}
     told = {invoice_id: comment for invoice_id, _, comment in writer.told}
     assert told["100"] is None
     comment = told["101"]
@@ -75,7 +78,7 @@ def test_invoices_sage_lacks_or_holds_otherwise_are_left_pending(ctx: Context) -
     write_back(ctx, writer)
 
     assert {"102", "103", "104"}.isdisjoint(writer.statuses)
-    assert len(writer.told) == 2
+    assert len(writer.told) == 4
 
 
 def test_an_invoice_is_told_once_sage_holds_it(ctx: Context) -> None:
@@ -85,5 +88,26 @@ def test_an_invoice_is_told_once_sage_holds_it(ctx: Context) -> None:
 
     result = write_back(ctx, writer)
 
-    assert result == {PROCESSED: 2, FAILED: 1}
-    assert writer.statuses == {"100": PROCESSED, "101": FAILED, "102": PROCESSED}
+    assert result == {PROCESSED: 4, FAILED: 1, SKIPPED: 2}
+    assert {i: writer.statuses[i] for i in ("100", "101", "102")} == {
+        "100": PROCESSED,
+        "101": FAILED,
+        "102": PROCESSED,
+    }
+
+
+def test_types_recon_does_not_post_are_told_so_with_the_reason(ctx: Context) -> None:
+    writer = FakeStatusWriter()
+
+    write_back(ctx, writer)
+
+    told = {invoice_id: (status, comment) for invoice_id, status, comment in writer.told}
+    bill_status, bill_comment = told["105"]
+    external_status, external_comment = told["106"]
+    assert bill_status == external_status == PROCESSED  # accounting took them: nothing to fix
+    assert bill_comment is not None and external_comment is not None
+    assert bill_comment.startswith("recon: not posted to Sage: type 'vendorbill': ")
+    assert "payable" in bill_comment
+    assert external_comment.startswith("recon: not posted to Sage: type 'external': ")
+    assert "invoiced outside ServiceTrade" in external_comment
+    assert ctx.read_model.expected_for(AR_INVOICES, "ST-INV-105") is None

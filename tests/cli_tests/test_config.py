@@ -29,6 +29,7 @@ from cli.config import (
     write_config,
 )
 from domain.mapping import JOB_PER_LOCATION, TaxDistrict, TaxEntity
+from domain.policy import Periods, Policy
 
 WORKDIR = Path("/srv/recon")  # only joined into paths; nothing is read or written there
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -157,12 +158,13 @@ def test_the_demo_writes_the_model_defaults() -> None:
     [
         (
             lambda d: d["sage"].update(sinkk="files"),
-            "sage.sinkk: unknown key (expected one of: url, app_name, sink, drop_folder)",
+            "sage.sinkk: unknown key (expected one of: url, app_name, sink, drop_folder, "
+            "current_period, locked_through)",
         ),
         (
             lambda d: d.update(sagee={"sink": "files"}),
             "sagee: unknown section (expected one of: user, store, servicetrade, partsledger, "
-            "sage, mapping, tax)",
+            "sage, mapping, tax, policy)",
         ),
         (
             lambda d: d["servicetrade"]["simulator"].update(sead=8),
@@ -458,7 +460,8 @@ def test_every_problem_is_listed_one_per_line_in_file_order() -> None:
     data["mapping"]["due_days"] = -3
     assert problems(data) == [
         "servicetrade.timeout_seconds = 0: expected a whole number of seconds above 0",
-        "sage.sinkk: unknown key (expected one of: url, app_name, sink, drop_folder)",
+        "sage.sinkk: unknown key (expected one of: url, app_name, sink, drop_folder, "
+        "current_period, locked_through)",
         "mapping.due_days = -3: expected a whole number of days, 0 or more",
     ]
 
@@ -510,7 +513,7 @@ def test_load_config_reports_the_key_of_a_bad_value(tmp_path: Path) -> None:
 # Secrets: drawn from characters repr() leaves alone, so a leak shows up as the plain text.
 SECRETS = st.text(
     alphabet=string.ascii_letters + string.digits + "!#$%*+-.=?^_~;&{}", min_size=8, max_size=24
-).map(lambda text: f"pw{text}")
+).map(lambda text: f"pw{text}#9~")  # the tail keeps even its cut form out of any message
 
 # Where a secret goes, and whether the error is about a URL holding it (shown with ***).
 PLACES: dict[str, tuple[bool, Callable[[dict[str, Any], str], object]]] = {
@@ -616,3 +619,58 @@ def _schema_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
 
 def test_the_reference_table_documents_every_key_and_no_other() -> None:
     assert _documented_keys() == _schema_keys(ReconToml)
+
+
+def test_the_policy_and_sage_periods_default_to_creations_only_and_nothing_locked() -> None:
+    config = parse_config(copy.deepcopy(MINIMAL))
+    assert config.policy == Policy(frozenset({"create"}), None)
+    assert config.periods == Periods(None, None)
+    assert demo()["policy"] == {"unattended": ["create"]}
+
+
+def test_the_policy_and_sage_periods_reach_the_domain() -> None:
+    data = demo()
+    data["sage"].update(current_period="2026-11", locked_through="2026-09")
+    data["policy"] = {"unattended": ["create", "update"], "max_amount": "5000.00"}
+    config = parse_config(data)
+    assert config.periods == Periods("2026-11", "2026-09")
+    assert config.policy == Policy(frozenset({"create", "update"}), Decimal("5000.00"))
+
+
+PERIOD_AND_POLICY_CHECKS: list[tuple[Change, str]] = [
+    (
+        lambda d: d["sage"].update(current_period="2026-13"),
+        "sage.current_period = '2026-13': expected a period YYYY-MM, e.g. 2026-10",
+    ),
+    (
+        lambda d: d["sage"].update(locked_through=202609),
+        "sage.locked_through = 202609: expected a period YYYY-MM, e.g. 2026-10",
+    ),
+    (
+        lambda d: d["sage"].update(current_period="2026-10", locked_through="2026-10"),
+        "sage.locked_through = '2026-10': expected a period before sage.current_period 2026-10 "
+        "(Sage never locks the current period)",
+    ),
+    (
+        lambda d: d["policy"].update(unattended=["create", "delete"]),
+        "policy.unattended[1] = 'delete': expected one of create, replace, update, void",
+    ),
+    (
+        lambda d: d["policy"].update(max_amount=5000.0),
+        "policy.max_amount = 5000.0: expected a text string: write the decimal in quotes, "
+        '"5000.0" (a TOML float is not exact)',
+    ),
+    (
+        lambda d: d["policy"].update(max_amount="-1"),
+        "policy.max_amount = '-1': expected a decimal of 0 or more, e.g. \"5000.00\"",
+    ),
+    (
+        lambda d: d["policy"].update(approver="ana"),
+        "policy.approver: unknown key (expected one of: unattended, max_amount)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "line"), PERIOD_AND_POLICY_CHECKS)
+def test_periods_and_the_policy_are_checked_at_start(change: Change, line: str) -> None:
+    assert problems(changed(change)) == [line]

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from adapters.sage.schema import IDENTITY_TABLES
 from tests.e2e.conftest import Recon
+from tests.e2e.test_hand_edits import approve_all
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +23,14 @@ COST_MODULES = ("vendors", "ap_invoices", "journal", "job_cost", "daily_payroll"
 def copy_row(
     db: sqlite3.Connection, table: str, where: str, args: tuple[Any, ...], **changes: Any
 ) -> None:
-    """Insert a copy of one row with some columns changed (a hand-made duplicate or stray)."""
+    """Insert a copy of one row with some columns changed (a hand-made duplicate or stray);
+    Sage numbers the copy where its record number is IDENTITY, as the window would."""
     cursor = db.execute(f"SELECT * FROM {table} WHERE {where} LIMIT 1", args)
     names = [d[0] for d in cursor.description]
     row = dict(zip(names, cursor.fetchone(), strict=True))
     row.update(changes)
+    if table in IDENTITY_TABLES:
+        del row["recnum"]
     row["_idnum"] = (
         uuid.uuid4().hex
         if isinstance(row["_idnum"], str) and "-" not in row["_idnum"]
@@ -76,7 +81,7 @@ def test_hand_edits_in_every_cost_module_are_found_and_corrected(recon: Recon) -
         db.execute("DELETE FROM apivln WHERE recnum = ?", (ap[0][0],))
         db.execute("DELETE FROM acpinv WHERE recnum = ?", (ap[0][0],))
         db.execute("UPDATE acpinv SET invttl = invttl + 5 WHERE recnum = ?", (ap[1][0],))
-        copy_row(db, "acpinv", "recnum = ?", (ap[2][0],), recnum=max_recnum("acpinv") + 1)
+        copy_row(db, "acpinv", "recnum = ?", (ap[2][0],))
         # journal: delete one, change an amount, duplicate one
         je = [
             r
@@ -89,7 +94,7 @@ def test_hand_edits_in_every_cost_module_are_found_and_corrected(recon: Recon) -
         db.execute(
             "UPDATE lgtnln SET dbtamt = dbtamt + 1 WHERE recnum = ? AND dbtamt > 0", (je[1][0],)
         )
-        copy_row(db, "lgrtrn", "recnum = ?", (je[2][0],), recnum=max_recnum("lgrtrn") + 1)
+        copy_row(db, "lgrtrn", "recnum = ?", (je[2][0],))
         # job cost: delete a row, change an amount, duplicate a row, add a stray
         jc = [
             r[0]
@@ -99,13 +104,12 @@ def test_hand_edits_in_every_cost_module_are_found_and_corrected(recon: Recon) -
         ]
         db.execute("DELETE FROM jobcst WHERE recnum = ?", (jc[0],))
         db.execute("UPDATE jobcst SET cstamt = cstamt + 2.5 WHERE recnum = ?", (jc[1],))
-        copy_row(db, "jobcst", "recnum = ?", (jc[2],), recnum=max_recnum("jobcst") + 1)
+        copy_row(db, "jobcst", "recnum = ?", (jc[2],))
         copy_row(
             db,
             "jobcst",
             "recnum = ?",
             (jc[2],),
-            recnum=max_recnum("jobcst") + 1,
             trnnum="JI999",
             cstamt=12,
         )
@@ -143,6 +147,9 @@ def test_hand_edits_in_every_cost_module_are_found_and_corrected(recon: Recon) -
     )
     assert hours["difference"] == "1.00"
 
+    code, result = recon.reconcile("--apply")
+    assert result["applied"]["waiting_for_approval"], "corrections of edited documents wait"
+    approve_all(recon, "hand edits checked")
     code, result = recon.reconcile("--apply")
     strays = sorted(f["key"] for f in result["remaining"])
     assert all(f["kind"] == "unexpected_in_sage" for f in result["remaining"])

@@ -13,6 +13,7 @@ import pytest
 import tomli_w
 
 from tests.e2e.conftest import Recon
+from tests.e2e.test_hand_edits import approve_all
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +44,27 @@ def test_batches_are_written_once_imported_and_then_confirmed(recon: Recon) -> N
         ).fetchone()[0]
         db.execute("UPDATE acrinv SET invttl = invttl + 1 WHERE usrdf1 = ?", (invoice,))
 
+    # The missing bill goes out at once; the hours and the total edited in Sage wait for a
+    # person, then go out in the next run's batch.
     code, result = recon.reconcile("--apply")
     assert code == 1
-    assert len(result["applied"]["waiting_for_sage"]) == 3
+    assert len(result["applied"]["waiting_for_sage"]) == 1
+    assert len(result["applied"]["waiting_for_approval"]) == 2
     assert len(result["remaining"]) == 3  # written to the drop folder, not yet in Sage
-    [batch] = batches(drop)
-    manifest = json.loads((batch / "manifest.json").read_text())
-    assert sorted(p["key"] for p in manifest["postings"]) == sorted([gone[1], hours, invoice])
+    [first] = batches(drop)
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert [p["key"] for p in manifest["postings"]] == [gone[1]]
+    assert sorted(p["key"] for p in approve_all(recon)) == sorted([hours, invoice])
 
-    # Nothing imported yet: another run writes no second batch for the same corrections.
     code, result = recon.reconcile("--apply")
-    assert len(batches(drop)) == 1
+    assert len(result["applied"]["waiting_for_sage"]) == 3
+    [_, second] = batches(drop)
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert sorted(p["key"] for p in manifest["postings"]) == sorted([hours, invoice])
+
+    # Nothing imported yet: another run writes no further batch for the same corrections.
+    code, result = recon.reconcile("--apply")
+    assert len(batches(drop)) == 2
     assert result["applied"]["confirmed"] == []
     assert recon.json("status")["postings"]["submitted"] == 3
 

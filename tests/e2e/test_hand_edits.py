@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from contextlib import closing
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,41 @@ def active_duplicates(db: sqlite3.Connection) -> list[tuple[object, ...]]:
         SELECT 'reccln', usrdf1, COUNT(*) FROM reccln GROUP BY usrdf1 HAVING COUNT(*) > 1
         """
     ).fetchall()
+
+
+def keyed_by_hand(db: sqlite3.Connection, table: str, idnum: str, **values: object) -> int:
+    """A row keyed in by hand, as a Sage window enters it: the columns of the table's first
+    row, with ``values`` (Sage gives the recnum); the recnum it got."""
+    cursor = db.execute(f"SELECT * FROM {table} ORDER BY recnum LIMIT 1")
+    names = [d[0] for d in cursor.description]
+    row = {**dict(zip(names, cursor.fetchone(), strict=True)), **values, "_idnum": idnum}
+    row.pop("recnum")
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+    return int(db.execute(f"SELECT recnum FROM {table} WHERE _idnum = ?", (idnum,)).fetchone()[0])
+
+
+#: An invoice the office keys in by hand: no link key, a number of its own.
+BY_HAND = {
+    "usrdf1": "",
+    "invtyp": 2,
+    "status": 1,
+    "taxabl": 0,
+    "slstax": 0,
+    "lgrrec": 0,
+    "vodrec": 0,
+    "actper": 10,
+    "postyr": 2026,
+}
+
+
+def approve_all(recon: Recon, why: str = "checked against Sage") -> list[dict[str, Any]]:
+    """What waits for a person, approved as a user would (recon approve --all)."""
+    waiting = recon.json("postings")["postings"]
+    recon.run("approve", "--all", "--by", "tester", "--why", why, "--config", str(recon.config))
+    assert recon.json("postings")["postings"] == []
+    return list(waiting)
 
 
 def test_the_demo_leaves_books_that_reconcile(recon: Recon) -> None:
@@ -63,13 +99,16 @@ def test_hand_edits_are_reported_corrected_and_resolved(recon: Recon) -> None:
         db.execute("DELETE FROM artxdt WHERE recnum = ?", (gone_ref,))
         db.execute("DELETE FROM acrinv WHERE recnum = ?", (gone_ref,))
         db.execute("UPDATE acrinv SET invttl = invttl + 12.34 WHERE recnum = ?", (edited_ref,))
-        stray_ref = db.execute("SELECT MAX(recnum) + 100 FROM acrinv").fetchone()[0]
-        db.execute(
-            "INSERT INTO acrinv (_idnum, recnum, invnum, invdte, jobnum, dscrpt, invtyp, status,"
-            " taxabl, nontax, slstax, invttl, invbal, actper, postyr)"
-            " VALUES (?, ?, 'HAND-1', '2026-10-20', 5001, 'Entered by hand', 2, 1,"
-            " 0, 250, 0, 250, 250, 10, 2026)",
-            ("0f0e0d0c0b0a09080706050403020100", stray_ref),
+        stray_ref = keyed_by_hand(
+            db,
+            "acrinv",
+            "0f0e0d0c0b0a09080706050403020100",
+            **BY_HAND,
+            invnum="HAND-1",
+            invdte="2026-10-20",
+            jobnum=5001,
+            dscrpt="Entered by hand",
+            **dict.fromkeys(("subttl", "nontax", "invttl", "invbal", "invnet"), 250),
         )
         client_key = db.execute("SELECT usrdf1 FROM reccln ORDER BY recnum LIMIT 1").fetchone()[0]
         db.execute("DELETE FROM reccln WHERE usrdf1 = ?", (client_key,))
@@ -89,12 +128,38 @@ def test_hand_edits_are_reported_corrected_and_resolved(recon: Recon) -> None:
     assert edited["difference"] == "12.34"
     assert edited["expected"] == f"{total:.2f}"
 
+    # The creations post unattended; the void and re-entry of the edited invoice waits.
     code, result = recon.reconcile("--apply")
     assert code == 1
-    assert [(f["kind"], f["key"]) for f in result["remaining"]] == [
-        ("unexpected_in_sage", stray_key)
+    assert sorted((f["kind"], f["key"]) for f in result["remaining"]) == [
+        ("amount_differs", edited_key),
+        ("unexpected_in_sage", stray_key),
     ]
     assert result["applied"]["left_for_people"] == [stray_key]
+    assert result["applied"]["waiting_for_approval"] == [f"ar_invoices {edited_key} (replace)"]
+    again = recon.run("reconcile", "--apply", "--config", str(recon.config), check=1).stdout
+    assert "1 postings wait for approval: recon postings --state proposed" in again
+    [waiting] = approve_all(recon, "the total was typed over in Sage")
+    assert (waiting["key"], waiting["action"], waiting["sage_refs"]) == (
+        edited_key,
+        "replace",
+        [edited_ref],
+    )
+    assert waiting["waits_because"] == ["replace needs a person", "edited in Sage"]
+    assert waiting["amount"] == f"{total:.2f}"
+
+    applied = recon.run("reconcile", "--apply", "--config", str(recon.config), check=1).stdout
+    assert "postings wait for approval" not in applied
+    code, result = recon.reconcile()
+    assert [(f["kind"], f["key"]) for f in result["findings"]] == [
+        ("unexpected_in_sage", stray_key)
+    ]
+    [approved] = [
+        p
+        for p in recon.json("postings", "--state", "confirmed")["postings"]
+        if p["key"] == edited_key
+    ][-1:]
+    assert (approved["action"], approved["decided_by"]) == ("replace", "tester")
 
     recon.run(
         "resolve",
@@ -116,7 +181,10 @@ def test_hand_edits_are_reported_corrected_and_resolved(recon: Recon) -> None:
         statuses = db.execute(
             "SELECT status, vodrec FROM acrinv WHERE usrdf1 = ? ORDER BY recnum", (edited_key,)
         ).fetchall()
-        assert statuses == [(5, None), (1, edited_ref)]
+        assert [(status, vodrec or None) for status, vodrec in statuses] == [
+            (5, None),  # no record voided by it (0 where the column is NOT NULL)
+            (1, edited_ref),
+        ]
         assert db.execute(
             "SELECT status FROM acrinv WHERE recnum = ?", (stray_ref,)
         ).fetchone() == (5,)
@@ -124,15 +192,22 @@ def test_hand_edits_are_reported_corrected_and_resolved(recon: Recon) -> None:
 
 def test_accepting_a_stray_document_stops_reporting_it(recon: Recon) -> None:
     with closing(sage(recon)) as db, db:
-        db.execute(
-            "INSERT INTO acrinv (_idnum, recnum, invnum, invdte, invtyp, status, invttl, actper, postyr)"
-            " VALUES ('00000000000000000000000000000001', 999999, 'DEP-1', '2026-10-02', 2, 1, 500, 10, 2026)"
+        ref = keyed_by_hand(
+            db,
+            "acrinv",
+            "00000000000000000000000000000001",
+            **BY_HAND,
+            invnum="DEP-1",
+            invdte="2026-10-02",
+            dscrpt="Deposit",
+            **dict.fromkeys(("subttl", "nontax", "invttl", "invbal", "invnet"), 500),
         )
+    stray = f"SAGE-acrinv-{ref}"
     code, result = recon.reconcile("--period", "2026-10")
-    assert code == 1 and [f["key"] for f in result["findings"]] == ["SAGE-acrinv-999999"]
+    assert code == 1 and [f["key"] for f in result["findings"]] == [stray]
     recon.run(
         "resolve",
-        "SAGE-acrinv-999999",
+        stray,
         "--accept",
         "--why",
         "deposit invoice",
@@ -142,7 +217,7 @@ def test_accepting_a_stray_document_stops_reporting_it(recon: Recon) -> None:
     assert recon.reconcile()[0] == 0
     denied = recon.run(
         "resolve",
-        "SAGE-acrinv-999999",
+        stray,
         "--accept",
         "--why",
         "again",

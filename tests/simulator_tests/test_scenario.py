@@ -120,6 +120,25 @@ def test_invoices_mix_labor_parts_and_fees_with_tax_only_on_taxable_lines(world:
     assert {"labor", "part", "material", "fee"} <= set(types)
 
 
+def test_a_month_has_a_few_invoices_of_every_kind_handed_to_accounting(world: World) -> None:
+    handed = ("pending_accounting", "processed", "paid", "sent")
+    renderer = Renderer(world, "http://sim/api")
+    kinds: Counter[str] = Counter()
+    for invoice in world.invoices.values():
+        if invoice.status not in handed:
+            continue
+        wire = renderer.render("invoice", invoice)
+        if wire["totalPrice"] < 0:
+            kinds["credit"] += 1
+        elif invoice.type == "invoice" and invoice.partial:
+            kinds["partial"] += 1
+        else:
+            kinds[invoice.type] += 1
+        assert wire["totalPrice"] == wire["subtotal"] + wire["taxTotal"]
+    assert all(kinds[kind] >= 2 for kind in ("vendorbill", "external", "partial", "credit"))
+    assert kinds["invoice"] > sum(kinds.values()) / 2
+
+
 def test_exempt_locations_are_not_taxable(world: World) -> None:
     groups = {group.id: group.name for group in world.tax_groups.values()}
     seen = Counter(groups[loc.tax_group_id or 0] for loc in world.locations.values())
