@@ -365,12 +365,11 @@ class _Run:
 def paid_on(documents: list[Document]) -> Decimal:
     """What is paid on the documents a posting voids or replaces, as Sage holds it.
 
-    ZERO until the Sage reader reads payments (``acrinv``/``acpinv.amtpad``): where it does,
-    this is where it feeds the policy, which then holds such postings for a person and
-    refuses to void them.
+    The reader reads it from Sage's own column (``acrinv``/``acpinv.ttlpad``: payments,
+    discounts and credits applied); the policy holds such postings for a person and refuses
+    to void them.
     """
-    del documents
-    return ZERO
+    return sum((abs(d.paid) for d in documents if d.paid is not None), ZERO)
 
 
 def _label(entry: Posting | Correction) -> str:

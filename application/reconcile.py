@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from application.context import Context
-from domain.documents import MODULES
+from domain.documents import DAILY_PAYROLL, MODULES
+from domain.payroll import converted
 from domain.reconcile import Finding, diff
 from domain.scope import in_scope
 
@@ -19,6 +20,10 @@ def reconcile(
     for module in modules:
         expected, problems = ctx.read_model.expected(module, period)
         actual = ctx.sage().read(module, period)
+        if module == DAILY_PAYROLL:
+            # Lines the office converted into timecards are settled: never entered again.
+            gone = converted(expected, actual, ctx.sage().timecards(period))
+            expected = [document for document in expected if document.key not in gone]
         findings.extend(
             diff(
                 module,

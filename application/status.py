@@ -40,7 +40,9 @@ def tie_out(ctx: Context) -> dict[str, Any]:
 
     result = tie_outs(
         sources,
-        SageSide(held(JOB_COST), held(DAILY_PAYROLL), held(AP_INVOICES)),
+        SageSide(
+            held(JOB_COST), held(DAILY_PAYROLL), held(AP_INVOICES), ctx.sage().timecards(None)
+        ),
         ctx.mapping,
     )
     expected, problems = model.expected(AR_INVOICES, None)

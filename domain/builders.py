@@ -31,7 +31,6 @@ from domain.documents import (
     RATE,
     SOURCE_AP_INVOICE,
     SOURCE_AR_INVOICE,
-    SOURCE_DAILY_PAYROLL,
     SOURCE_JOURNAL,
     VENDORS,
     Document,
@@ -40,7 +39,6 @@ from domain.documents import (
     period_text,
 )
 from domain.keys import (
-    LABOR_TRANSACTION,
     PARTS_TRANSACTION,
     bill_key,
     client_key,
@@ -710,24 +708,4 @@ def payroll_document(
     }
     return Document(
         DAILY_PAYROLL, labor_key(item.id), {"dlypyr": (row,)}, period_text(year, period)
-    )
-
-
-def labor_job_cost(
-    item: JobItem, *, job_number: int, employee: int, pay_type: int, mapping: Mapping
-) -> Document:
-    """Labor cost on the job (source 18, daily payroll): hours at the technician's cost."""
-    return _job_cost(
-        job_number=job_number,
-        trnnum=_trnnum(LABOR_TRANSACTION, item.id),
-        description=f"{item.name} {qty_str(item.quantity)} h",
-        day=date.fromisoformat(item.used_on),
-        source=SOURCE_DAILY_PAYROLL,
-        cost_code=mapping.cost_code_for(item.item_type, item.service_line),
-        amount=cents(item.quantity * item.cost),
-        mapping=mapping,
-        voided=False,
-        employee=employee,
-        pay_type=pay_type,
-        hours=item.quantity,
     )

@@ -239,6 +239,9 @@ class Document:
     period: str | None = None  # "YYYY-MM" (posting year and period) for period-bound documents
     #: On documents read from Sage: the header row's recnum (its GUID where it has no recnum).
     sage_ref: int | str | None = None
+    #: On invoices read from Sage: what has been paid on it (``ttlpad``: payments, discounts
+    #: and credits applied). Not part of the comparison: recon never expects a payment.
+    paid: Decimal | None = None
 
     @property
     def header(self) -> Row:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.documents import Document
+from domain.documents import Document, Row
 from domain.source import Snapshot
 
 
@@ -74,6 +74,8 @@ class SageReader(Protocol):
     def read(self, module: str, period: str | None) -> list[Document]: ...
 
     def read_key(self, module: str, key: str) -> list[Document]: ...
+
+    def timecards(self, period: str | None) -> list[Row]: ...
 
 
 @dataclass(frozen=True, slots=True)

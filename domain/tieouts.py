@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.builders import ar_skip_reason, billed_total, invoice_category
-from domain.documents import Document
+from domain.documents import Document, Row
 from domain.keys import bill_id_of, invoice_key
 from domain.mapping import JOB_PER_JOB, MappingError
 from domain.mapping import Mapping as ReconMapping
@@ -33,6 +33,10 @@ class Sources:
     numbers: Mapping[tuple[str, str], int]
 
 
+#: Job cost sources of posted payroll (5-2-6, reference §3.6): labor cost Sage makes itself.
+PAYROLL_SOURCES = ("16", "17")
+
+
 @dataclass(frozen=True, slots=True)
 class SageSide:
     """The Sage documents each tie-out adds up, already limited to recon's scope."""
@@ -40,6 +44,8 @@ class SageSide:
     job_cost: Iterable[Document]
     daily_payroll: Iterable[Document]
     ap_invoices: Iterable[Document]
+    #: Timecard lines (as ``SageReader.timecards`` gives them) daily payroll was converted into.
+    timecards: Iterable[Row] = ()
 
 
 def compare(
@@ -77,9 +83,11 @@ def active(documents: Iterable[Document], scope: Scope) -> list[Document]:
 def tie_outs(sources: Sources, sage: SageSide, mapping: ReconMapping) -> dict[str, Any]:
     """Three tie-outs, each listing the groups that do not agree:
 
-    - job cost per job = ServiceTrade job costs (labor and parts from stock) + PartsLedger
-      direct purchases (billed lines for the job);
-    - daily payroll hours per employee, day and pay type = ServiceTrade labor;
+    - job cost per job = ServiceTrade parts used from stock + PartsLedger direct purchases
+      (billed lines for the job); labor job cost is Sage's, made when payroll is posted, and
+      is neither expected nor counted here;
+    - hours per employee, day and pay type = ServiceTrade labor, in daily payroll or in the
+      timecards it was converted into;
     - payable invoice totals = PartsLedger bills (open or paid).
     """
     jobs = {job.id: job for job in sources.jobs}
@@ -99,8 +107,9 @@ def tie_outs(sources: Sources, sage: SageSide, mapping: ReconMapping) -> dict[st
         job = sage_job(item.job_id)
         if item.source == "vendor" or job is None:
             continue  # direct purchases are costed by the PartsLedger bill
-        job_cost[job] += cents(item.quantity * item.cost)
-        if item.item_type == "labor":
+        if item.item_type != "labor":
+            job_cost[job] += cents(item.quantity * item.cost)
+        else:
             try:
                 employee = mapping.employee_for(
                     item.technician_id, names.get(item.technician_id, "")
@@ -126,12 +135,17 @@ def tie_outs(sources: Sources, sage: SageSide, mapping: ReconMapping) -> dict[st
 
     sage_cost: dict[Any, Decimal] = defaultdict(lambda: ZERO)
     for doc in sage.job_cost:
+        if doc.header.get("srcnum") in PAYROLL_SOURCES:
+            continue  # labor: Sage's own, from posted payroll
         sage_cost[int(doc.header["jobnum"] or 0)] += doc.amount or ZERO
     sage_hours: dict[Any, Decimal] = defaultdict(lambda: ZERO)
     for doc in sage.daily_payroll:
         row = doc.header
         key = (int(row["empnum"] or 0), row["paydte"], int(row["paytyp"] or 0))
         sage_hours[key] += doc.amount or ZERO
+    for row in sage.timecards:
+        key = (int(row["empnum"] or 0), row["dtewrk"], int(row["paytyp"] or 0))
+        sage_hours[key] += Decimal(row["hrswrk"] or ZERO)
     sage_ap: dict[Any, Decimal] = defaultdict(lambda: ZERO)
     for doc in sage.ap_invoices:
         sage_ap[bill_id_of(doc.key)] += doc.amount or ZERO

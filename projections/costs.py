@@ -17,7 +17,6 @@ from sqlalchemy import Connection, delete, func, select
 from domain.builders import (
     ap_invoice_document,
     bill_job_costs,
-    labor_job_cost,
     parts_job_cost,
     parts_journal_document,
     payroll_document,
@@ -65,7 +64,7 @@ class CostsProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "costs-2:" + self.mapping.fingerprint()
+        return "costs-3:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
@@ -246,10 +245,9 @@ class _Costs:
                 employee = self.mapping.employee_for(item.technician_id, name)
                 pay_type = self.mapping.pay_type_for(item.name, item.code)
                 options = {"job_number": job, "employee": employee, "pay_type": pay_type}
-                documents = [
-                    payroll_document(item, mapping=self.mapping, **options),
-                    labor_job_cost(item, mapping=self.mapping, **options),
-                ]
+                # Labor job cost is Sage's to make, when the office posts the payroll the
+                # daily lines become (reference §2.20, §4.4): recon enters the hours only.
+                documents = [payroll_document(item, mapping=self.mapping, **options)]
             else:
                 documents = [
                     parts_journal_document(item, job_number=job, mapping=self.mapping),

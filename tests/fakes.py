@@ -17,6 +17,7 @@ from domain.documents import (
     MODULES,
     VOID_MARK,
     Document,
+    Row,
 )
 from domain.mapping import Mapping
 from domain.policy import DEFAULT_POLICY, NO_PERIODS, Periods, Policy
@@ -69,6 +70,7 @@ class FakeSage:
 
     def __init__(self, documents: Sequence[Document] = ()) -> None:
         self.documents: list[Document] = []
+        self.timecard_lines: list[Row] = []
         self._numbers = itertools.count(1)
         for document in documents:
             self.add(document)
@@ -90,6 +92,10 @@ class FakeSage:
 
     def read_key(self, module: str, key: str) -> list[Document]:
         return [d for d in self.documents if d.module == module and d.key == key]
+
+    def timecards(self, period: str | None) -> list[Row]:
+        """Timecard lines (as the reader gives them) the office converted daily payroll into."""
+        return [row for row in self.timecard_lines if period is None or row["dtewrk"][:7] == period]
 
     def void(self, module: str, ref: int | str) -> None:
         """Void a document (status as Sage sets it; a record without one is deleted)."""

@@ -31,20 +31,27 @@ from adapters.sage.schema import (
     guid_text,
     jobcst,
     lgrtrn,
+    payrec,
     taxdst,
     taxent,
+    tmcdln,
 )
 from domain.documents import (
     AP_INVOICES,
     AR_INVOICES,
     CLIENTS,
+    CODE,
     COLUMNS,
     DAILY_PAYROLL,
+    DATE,
     HEADER_TABLE,
+    INT,
     JOB_COST,
     JOBS,
     JOURNAL,
     MODULES,
+    MONEY,
+    QTY,
     SOURCE_JOURNAL,
     TEXT,
     VENDORS,
@@ -71,6 +78,8 @@ DEFAULT_BATCH_SIZE = 20_000
 _JOURNAL_SOURCE = int(SOURCE_JOURNAL)
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 _MEMO_LIMIT = 200_000
+#: Payroll record statuses whose timecards no longer stand: 4 Reversed, 5 Void (§3.9).
+PAYROLL_RECORD_VOID = (4, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +279,44 @@ class SageReader:
         documents = self._read(module, where, f"reading Sage {module} {key}")
         return [document for document in documents if document.key == key]
 
+    def timecards(self, period: str | None = None) -> list[Row]:
+        """The timecard lines (5-2-2 ``tmcdln``) of payroll records that are not reversed or
+        void, dated in ``period``'s month when given: what daily payroll became once the
+        office converted it (reference §2.19, §2.20). Each row in canonical text: ``empnum``
+        (its payroll record's), ``dtewrk``, ``jobnum``, ``cstcde``, ``paytyp``, ``hrswrk``."""
+        statement = (
+            select(
+                payrec.c.empnum,
+                tmcdln.c.dtewrk,
+                tmcdln.c.jobnum,
+                tmcdln.c.cstcde,
+                tmcdln.c.paytyp,
+                tmcdln.c.hrswrk,
+            )
+            .join(payrec, payrec.c.recnum == tmcdln.c.recnum)
+            .where(payrec.c.status.not_in(PAYROLL_RECORD_VOID))
+            .order_by(tmcdln.c.recnum, tmcdln.c.linnum)
+        )
+        if period is not None:
+            month = payroll_month(self.mapping, *_parse_period(period))
+            if month is None:
+                return []
+            statement = statement.where(tmcdln.c.dtewrk >= month[0], tmcdln.c.dtewrk < month[1])
+        kinds = (INT, DATE, INT, CODE, INT, QTY)
+        names = ("empnum", "dtewrk", "jobnum", "cstcde", "paytyp", "hrswrk")
+        action = "reading Sage timecards" + (f" for {period}" if period else "")
+        rows: list[Row] = []
+        with translating(action), self.engine.connect() as connection, connection.begin():
+            for batch in self._batches(connection, statement):
+                for values in zip(*batch, strict=True):
+                    rows.append(
+                        {
+                            name: canonical_value(kind, value)
+                            for name, kind, value in zip(names, kinds, values, strict=True)
+                        }
+                    )
+        return rows
+
     @staticmethod
     def _key_filter(module: str, key: str) -> ColumnElement[bool] | None:
         if module == JOB_COST:
@@ -378,6 +425,7 @@ class SageReader:
             header.c.lgrrec.label("gl_ref"),
             header.c.postyr.label("year"),
             header.c[spec.period].label("number"),
+            header.c.ttlpad.label("paid"),
             *shape.columns,
         )
         invoice_ids = select(header.c.recnum)
@@ -386,9 +434,13 @@ class SageReader:
             statement = statement.where(where)
             invoice_ids = invoice_ids.where(where)
             gl_ids = gl_ids.where(where)
-        headers: list[tuple[Any, Any, Any, Any, Row]] = []
-        for recnums, gl_refs, years, numbers, *columns in self._batches(connection, statement):
-            headers.extend(zip(recnums, gl_refs, years, numbers, shape.rows(columns), strict=True))
+        headers: list[tuple[Any, Any, Any, Any, Any, Row]] = []
+        for recnums, gl_refs, years, numbers, paid, *columns in self._batches(
+            connection, statement
+        ):
+            headers.extend(
+                zip(recnums, gl_refs, years, numbers, paid, shape.rows(columns), strict=True)
+            )
         if not headers:
             return []
         lines = {
@@ -407,7 +459,7 @@ class SageReader:
         keys = RECORD_KEYS[spec.module]
         documents = []
         headers.sort(key=lambda header_row: header_row[0])
-        for recnum, gl_ref, year, number, row in headers:
+        for recnum, gl_ref, year, number, paid, row in headers:
             ref = int(recnum)
             gl_number = None if gl_ref is None else int(gl_ref)
             tables: dict[str, tuple[Row, ...]] = {spec.header: (row,)}
@@ -424,6 +476,7 @@ class SageReader:
                     if year is None or number is None
                     else period_text(int(year), int(number)),
                     sage_ref=ref,
+                    paid=None if paid is None else Decimal(str(canonical_value(MONEY, paid))),
                 )
             )
         return documents

@@ -36,7 +36,13 @@ NO_DISTRICT = None  # the costs mapping has no tax districts
 
 
 def ar_doc(invoice_id: str, job: int | None = 5001) -> Document:
-    return ar_invoice_document(invoice(invoice_id), job_number=job, location=None, mapping=MAPPING)
+    """An AR invoice document; ``job=None`` strips its job, as a hand-built batch might."""
+    doc = ar_invoice_document(
+        invoice(invoice_id), job_number=job or 1, location=None, mapping=MAPPING
+    )
+    if job is None:
+        doc = replace(doc, tables={**doc.tables, "acrinv": ({**doc.header, "jobnum": None},)})
+    return doc
 
 
 def documents() -> dict[str, Document]:

@@ -103,6 +103,8 @@ def every_action(engine: Engine) -> None:
             reader.read_key(module, doc.key)
     reader.read_key(AR_INVOICES, "SAGE-acrinv-1")
     reader.read_key(DAILY_PAYROLL, f"SAGE-dlypyr-{refs[DAILY_PAYROLL]}")
+    reader.timecards(None)
+    reader.timecards("2026-03")
     read_tax_districts(engine)
 
 

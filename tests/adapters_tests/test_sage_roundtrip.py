@@ -159,9 +159,10 @@ def test_an_invoice_without_tax_round_trips(sink: SqlPostingSink, reader: SageRe
 def test_an_invoice_without_a_job_is_refused_as_sage_would(
     sink: SqlPostingSink, reader: SageReader, sage: Engine
 ) -> None:
-    jobless = ar_invoice_document(
-        invoice("902", items=(LABOR,)), job_number=None, location=None, mapping=MAPPING
+    built = ar_invoice_document(
+        invoice("902", items=(LABOR,)), job_number=1, location=None, mapping=MAPPING
     )
+    jobless = replace(built, tables={**built.tables, "acrinv": ({**built.header, "jobnum": None},)})
     with pytest.raises(SageWriteError, match=r"acrinv\.jobnum is NOT NULL"):
         sink.create(jobless)
     assert reader.read(AR_INVOICES, None) == []
