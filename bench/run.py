@@ -31,12 +31,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 
 from adapters.sage.engine import create_sage_engine
 from adapters.sage.reader import SageReader
 from adapters.sage.sandbox import init_sandbox
-from adapters.sage.schema import TABLES
+from adapters.sage.schema import IDENTITY_TABLES, TABLES, window_zeros
 from adapters.sage.sql_sink import db_values
 from adapters.servicetrade.client import PAGE_LIMITS
 from adapters.store import Store, create_projection_engine
@@ -396,11 +396,16 @@ def raw_scan(bench: Bench, path: Path) -> None:
 
 
 class SandboxLoader:
-    """Bulk-inserts documents' rows into the sandbox tables (SQLAlchemy Core executemany)."""
+    """Bulk-inserts documents' rows into the sandbox tables (SQLAlchemy Core executemany).
+
+    The sandbox is strict like a Sage company database: ``recnum`` of an IDENTITY table
+    (``schema.IDENTITY_TABLES``: ``acrinv``, ``lgrtrn``) is left to the database and read back
+    per chunk, children and ``lgrrec`` take the numbers it gave, and every NOT NULL column a
+    document leaves out gets what the window writes (``schema.window_zeros``).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.next_ref = {"acrinv": 1, "lgrtrn": 1}
         self.rows = 0
 
     def load(self, documents: Iterator[Document], chunk: int = 5000) -> None:
@@ -421,16 +426,13 @@ class SandboxLoader:
             values = db_values(name, document.header)
             pending[name].append({**values, "_idnum": uuid.uuid4(), "insdte": now})
             return 1
-        ref, gl_ref = self.next_ref["acrinv"], self.next_ref["lgrtrn"]
-        self.next_ref["acrinv"] += 1
-        self.next_ref["lgrtrn"] += 1
         header_id, gl_id = uuid.uuid4(), uuid.uuid4()
+        # recnum of both is the database's; until the flush, a row names its parent by _idnum.
         pending["acrinv"].append(
             {
                 **db_values("acrinv", document.header),
                 "_idnum": header_id,
-                "recnum": ref,
-                "lgrrec": gl_ref,
+                "lgrrec": gl_id,
                 "insdte": now,
             }
         )
@@ -438,24 +440,18 @@ class SandboxLoader:
             {
                 **db_values("lgrtrn", document.tables["lgrtrn"][0]),
                 "_idnum": gl_id,
-                "recnum": gl_ref,
-                "lgrrec": gl_ref,
+                "lgrrec": 0,  # its own recnum, set once the database has given it
                 "insdte": now,
             }
         )
         added += 2
-        for name, parent, parent_id in (
-            ("arivln", ref, header_id),
-            ("artxdt", ref, header_id),
-            ("lgtnln", gl_ref, gl_id),
-        ):
+        for name, parent_id in (("arivln", header_id), ("artxdt", header_id), ("lgtnln", gl_id)):
             for row in document.tables[name]:
                 pending[name].append(
                     {
                         **db_values(name, row),
                         "_idnum": uuid.uuid4(),
                         "_idref": parent_id,
-                        "recnum": parent,
                         "insdte": now,
                     }
                 )
@@ -464,15 +460,43 @@ class SandboxLoader:
 
     def _flush(self, pending: dict[str, list[dict[str, Any]]]) -> None:
         with self.engine.begin() as connection:
-            for name, rows in pending.items():
-                # executemany wants one key set per statement: group rows by their keys
-                by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            numbers: dict[uuid.UUID, int] = {}  # _idnum -> recnum of this chunk's IDENTITY rows
+            for name in (*PARENTS_FIRST, *(n for n in pending if n not in PARENTS_FIRST)):
+                rows = pending[name]
+                table = TABLES[name]
                 for row in rows:
-                    by_keys.setdefault(tuple(row), []).append(row)
-                for same in by_keys.values():
-                    connection.execute(TABLES[name].insert(), same)
+                    if name in CHILD_TABLES:
+                        row["recnum"] = numbers[row["_idref"]]
+                    elif name == "acrinv":
+                        row["lgrrec"] = numbers[row["lgrrec"]]
+                if name in IDENTITY_TABLES and rows:
+                    before = connection.execute(select(func.max(table.c.recnum))).scalar()
+                    self._insert(connection, name, rows)
+                    newer = table.c.recnum > (before or 0)
+                    found = connection.execute(select(table.c._idnum, table.c.recnum).where(newer))
+                    numbers.update((guid, int(recnum)) for guid, recnum in found)
+                    if name == "lgrtrn":
+                        connection.execute(update(table).where(newer).values(lgrrec=table.c.recnum))
+                else:
+                    self._insert(connection, name, rows)
                 self.rows += len(rows)
                 rows.clear()
+
+    @staticmethod
+    def _insert(connection: Connection, name: str, rows: list[dict[str, Any]]) -> None:
+        table = TABLES[name]
+        # executemany wants one key set per statement: group rows by their keys
+        by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_keys.setdefault(tuple(row), []).append({**window_zeros(table, row), **row})
+        for same in by_keys.values():
+            connection.execute(table.insert(), same)
+
+
+#: Flush order: a GL transaction before the invoice naming it, parents before their lines.
+PARENTS_FIRST = ("lgrtrn", "acrinv")
+#: Line tables whose recnum repeats their parent's (found by _idref).
+CHILD_TABLES = frozenset({"arivln", "artxdt", "lgtnln"})
 
 
 def sage_rows_in(engine: Engine) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
 DEMO_FILES = ("recon.db", "recon.db-wal", "recon.db-shm", "sage.db", "sage.db-wal", "sage.db-shm",
               "simulator.json")  # fmt: skip
+#: More final findings than this are counted by module and kind rather than listed.
+LISTED_FINDINGS = 20
 
 
 def demo(
@@ -23,19 +26,35 @@ def demo(
         Path, typer.Option(help="Folder for the store, the Sage sandbox and recon.toml.")
     ] = Path("recon-demo"),
     seed: Annotated[int, typer.Option(help="Simulator seed: same seed, same month.")] = 7,
+    brownfield: Annotated[
+        bool,
+        typer.Option(
+            "--brownfield",
+            help="Start from a Sage company with two years of history and locked periods, "
+            "some of the simulator's invoices already keyed in by hand.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole job on embedded defaults: simulator, Sage sandbox, SQLite store."""
-    summary = run(workdir, seed=seed, echo=None if as_json else typer.echo)
+    summary = run(workdir, seed=seed, brownfield=brownfield, echo=None if as_json else typer.echo)
     if as_json:
         print_json(summary)
     raise typer.Exit(EXIT_OK if summary["final_findings"] == 0 else EXIT_FINDINGS)
 
 
 def run(
-    workdir: Path, *, seed: int = 7, echo: Callable[[str], Any] | None = None
+    workdir: Path,
+    *,
+    seed: int = 7,
+    brownfield: bool = False,
+    echo: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
-    """Set up, ingest, reconcile, post and reconcile again; returns a summary."""
+    """Set up, ingest, reconcile, post and reconcile again; returns a summary.
+
+    With ``brownfield``, Sage starts as a company with history (``cli.brownfield``) and
+    recon.toml gets its current and locked periods.
+    """
     from adapters.sage.sandbox import init_sandbox
     from application import post
     from application.ingest import ingest_all
@@ -57,8 +76,33 @@ def run(
     employees = len(data["mapping"]["employees"])
     say(f"configuration: {config_path} ({employees} technicians mapped to employees)")
 
-    init_sandbox(config.sage.url, config.mapping, reset=True)
-    say(f"Sage sandbox: {config.sage.url}")
+    company: dict[str, Any] | None = None
+    if brownfield:
+        from cli import brownfield as brownfield_company
+
+        made, keyed = brownfield_company.create(config.sage.url, config, reset=True)
+        data["sage"]["current_period"] = made.current_period
+        data["sage"]["locked_through"] = made.locked_through
+        write_config(config_path, data)
+        config = parse_config(data, config_path)
+        company = {
+            "current_period": made.current_period,
+            "locked_through": made.locked_through,
+            "history_from": made.history_from,
+            "today": keyed.today.isoformat(),
+            "rows": sum(made.rows.values()),
+            "hand_keyed_customers": len(keyed.history.customers),
+            "hand_keyed_invoices": len(keyed.history.invoices),
+        }
+        say(
+            f"Sage brownfield company: {config.sage.url}, history {made.history_from} to "
+            f"{made.current_period} ({company['rows']} rows), locked through "
+            f"{made.locked_through}; {len(keyed.history.customers)} ServiceTrade customers and "
+            f"{len(keyed.history.invoices)} invoices keyed in by hand"
+        )
+    else:
+        init_sandbox(config.sage.url, config.mapping, reset=True)
+        say(f"Sage sandbox: {config.sage.url}")
 
     with context(config) as ctx, sources(config) as opened:
         feed = opened.servicetrade
@@ -71,7 +115,8 @@ def run(
             f"{sum(report.rejected.values())} quarantined"
         )
         found = reconcile(ctx)
-        say(f"first reconcile: {len(found)} findings (Sage starts empty)")
+        starts = "Sage holds history" if brownfield else "Sage starts empty"
+        say(f"first reconcile: {len(found)} findings ({starts})")
         applied = post.apply(ctx, found)
         waits = len(applied.waiting_for_approval)
         say(
@@ -96,12 +141,18 @@ def run(
             totals = f"{tie['expected_total']:>12} = {tie['sage_total']:>12}"
             say(f"  tie-out {name:14} {totals}: {verdict}")
     say(f"final reconcile: {len(final)} findings")
-    for finding in final:
-        say(f"  {finding.module} {finding.kind} {finding.key}")
+    if len(final) > LISTED_FINDINGS:
+        kinds = Counter((finding.module, finding.kind) for finding in final)
+        for (module, kind), count in sorted(kinds.items()):
+            say(f"  {module:13} {kind:19} {count:5}")
+    else:
+        for finding in final:
+            say(f"  {finding.module} {finding.kind} {finding.key}")
     seconds = round(time.monotonic() - started, 1)
     say(f"done in {seconds} s; try: recon reconcile --config {config_path} --json")
     return {
         "config": str(config_path),
+        **({"brownfield": company} if company is not None else {}),
         "ingest": report.to_json(),
         "first_findings": len(found),
         "applied": applied.to_json(),

@@ -15,17 +15,25 @@ app = typer.Typer(help="The Sage 100 Contractor sandbox (a SQLite copy of its ta
 @app.command("init")
 def sandbox_init(
     sage: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--sage",
             help="sqlite:///sage.db, or postgresql://user:password@host/database (a database "
-            "of its own).",
+            "of its own). Default: the configuration's sage.url.",
         ),
-    ],
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Take accounts and districts from here.")
     ] = None,
     reset: Annotated[bool, typer.Option(help="Replace an existing sandbox.")] = False,
+    brownfield: Annotated[
+        bool,
+        typer.Option(
+            "--brownfield",
+            help="A company with two years of history, locked periods and some of the "
+            "embedded simulator's customers and invoices keyed in by hand.",
+        ),
+    ] = False,
 ) -> None:
     """Create a Sage 100 Contractor sandbox with its chart of accounts and tax districts:
     Sage's tables with the constraints and triggers of a real company database."""
@@ -33,18 +41,31 @@ def sandbox_init(
     from adapters.sage.errors import SageError
     from adapters.sage.sandbox import init_sandbox
     from cli.config import default_config, parse_config
+    from domain.mapping import MappingError
 
-    mapping = (
-        load(config).mapping
-        if config is not None
-        else parse_config(default_config(Path.cwd())).mapping
-    )
+    cfg = load(config) if config is not None else parse_config(default_config(Path.cwd()))
+    url = sage if sage is not None else cfg.sage.url
     try:
-        init_sandbox(sage, mapping, reset=reset)
-        where = parse_url(sage).render_as_string(hide_password=True)
-    except SageError as exc:
+        where = parse_url(url).render_as_string(hide_password=True)
+        if brownfield:
+            from cli import brownfield as company
+
+            made, keyed = company.create(url, cfg, reset=reset)
+        else:
+            init_sandbox(url, cfg.mapping, reset=reset)
+    except (SageError, MappingError, ValueError) as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"Sage sandbox ready at {where}")
+    if brownfield:
+        typer.echo(
+            f"Sage brownfield company ready at {where}: history {made.history_from} to "
+            f"{made.current_period}, locked through {made.locked_through}; "
+            f"{len(keyed.history.customers)} ServiceTrade customers and "
+            f"{len(keyed.history.invoices)} invoices keyed in by hand\n"
+            f'in recon.toml: [sage] current_period = "{made.current_period}", '
+            f'locked_through = "{made.locked_through}"'
+        )
+    else:
+        typer.echo(f"Sage sandbox ready at {where}")
 
 
 @app.command("import")
