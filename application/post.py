@@ -21,8 +21,16 @@ import orjson
 
 from application.context import Context
 from domain.documents import Document
+from domain.keys import adjusted_key
 from domain.money import ZERO, to_str
-from domain.policy import POLICY, SageFacts, Subject, reasons_to_wait, why_unwritable
+from domain.policy import (
+    POLICY,
+    SageFacts,
+    Subject,
+    adjustment_for,
+    reasons_to_wait,
+    why_unwritable,
+)
 from domain.posting import (
     APPROVED,
     CREATE,
@@ -52,6 +60,8 @@ class PostReport:
     confirmed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     left_for_people: list[str] = field(default_factory=list)
+    #: Why a key is left for a person, where recon can say more than "nothing to post".
+    why_left: dict[str, str] = field(default_factory=dict)
     waiting: list[str] = field(default_factory=list)  # in a batch Sage has not imported yet
     waiting_for_approval: list[str] = field(default_factory=list)  # `recon approve` them
     rejected: list[str] = field(default_factory=list)  # a person rejected this correction
@@ -62,6 +72,7 @@ class PostReport:
             "confirmed": self.confirmed,
             "failed": self.failed,
             "left_for_people": self.left_for_people,
+            "why_left": self.why_left,
             "waiting_for_sage": self.waiting,
             "waiting_for_approval": self.waiting_for_approval,
             "rejected": self.rejected,
@@ -85,8 +96,8 @@ def apply(ctx: Context, findings: Iterable[Finding]) -> PostReport:
         # and field_differs) share one correction, and a batch must not carry it twice.
         where = (finding.module, finding.key)
         if where not in corrections:
-            corrections[where] = correction_for(
-                finding, ctx.read_model.expected_for(finding.module, finding.key)
+            corrections[where] = run.settle(
+                correction_for(finding, ctx.read_model.expected_for(finding.module, finding.key))
             )
     busy: set[tuple[str, str]] = set()
     for row in ctx.read_model.open_postings():
@@ -106,7 +117,8 @@ def apply(ctx: Context, findings: Iterable[Finding]) -> PostReport:
         if (module, key) in busy:
             continue
         if correction is None:
-            run.report.left_for_people.append(key)
+            if key not in run.report.left_for_people:
+                run.report.left_for_people.append(key)
         elif signature(correction) in rejected:
             run.report.rejected.append(_label(correction))
         else:
@@ -164,6 +176,23 @@ class _Run:
         self.flush()
         self.ctx.catch_up()
         return self.report
+
+    def settle(self, correction: Correction | None) -> Correction | None:
+        """The correction as Sage may take it: a replacement of an invoice Sage may not void
+        (paid, in a locked period, adjusted before) becomes an adjusting document in the
+        current period; None when only a person can settle it (the reason is reported)."""
+        if correction is None or correction.action != REPLACE:
+            return correction
+        held = self.reader.read_key(correction.module, correction.key)
+        try:
+            settled = adjustment_for(correction, held, self.ctx.periods, self.ctx.mapping)
+        except ValueError as exc:  # an adjustment the mapping or Sage's rows cannot make
+            settled = f"{type(exc).__name__}: {exc}"
+        if isinstance(settled, str):
+            self.report.left_for_people.append(correction.key)
+            self.report.why_left[correction.key] = settled
+            return None
+        return settled
 
     def superseded(self, entry: Posting, correction: Correction) -> bool:
         """Whether an open posting nothing was written for asks for other than the correction
@@ -263,9 +292,20 @@ class _Run:
         (or voids), the earliest period it writes into, and what is known of the documents
         it touches."""
         document = None if entry.document is None else Document.from_json(entry.document)
-        active = [d for d in held if not d.is_void]
+        active = [d for d in held if not d.is_void and d.key == entry.key]
+        if document is not None and _adjusts(entry, document):
+            # It writes into the open period only; what it adjusts is judged for the policy.
+            subject = Subject(
+                CREATE,
+                entry.module,
+                document.amount,
+                document.period,
+                adjusting=True,
+                adjusted_period=min((d.period for d in active if d.period), default=None),
+            )
+            return subject, SageFacts(paid=paid_on(active), edited=self.edited(entry, held))
         if entry.action == VOID:
-            touched = [d for d in active if d.sage_ref in entry.sage_refs]
+            touched = [d for d in held if not d.is_void and d.sage_ref in entry.sage_refs]
         elif entry.action in (REPLACE, UPDATE):
             touched = active
         else:
@@ -286,10 +326,13 @@ class _Run:
         deleted); for a replacement or an update, the document differs from the one recon
         last wrote. None when recon never wrote it (it cannot tell)."""
         if entry.action == CREATE:
-            return any(d.is_void for d in held)
+            key = entry.key
+            if entry.document is not None:  # an adjusting document's own key
+                key = str(entry.document.get("key", key))
+            return any(d.is_void for d in held if d.key == key)
         if entry.action not in (REPLACE, UPDATE):
             return False
-        active = [d for d in held if not d.is_void]
+        active = [d for d in held if not d.is_void and d.key == entry.key]
         if not active:
             return False  # nothing left to edit: the replacement enters a new document
         written = self.ctx.read_model.last_written(entry.module, entry.key)
@@ -345,7 +388,9 @@ class _Run:
         if entry.document is None:
             raise PostingError(entry.id, f"a {entry.action} posting carries no document")
         want = Document.from_json(entry.document)
-        if len(active) > 1:
+        if want.key != entry.key:  # an adjusting document: whether Sage holds it
+            held = [d for d in held if d.key == want.key]
+        if len([d for d in active if d.key == want.key]) > 1:
             return False  # a duplicate is settled by its own finding, never by writing more
         return any(f.kind != UNEXPECTED for f in diff(entry.module, [want], held))
 
@@ -355,7 +400,7 @@ class _Run:
         if entry.action == VOID:
             return VOID, list(entry.sage_refs)
         if entry.action == REPLACE:
-            active = [d for d in held if not d.is_void]
+            active = [d for d in held if not d.is_void and d.key == entry.key]
             if len(active) == 1 and active[0].sage_ref is not None:
                 return REPLACE, [active[0].sage_ref]
             return CREATE, []
@@ -370,6 +415,11 @@ def paid_on(documents: list[Document]) -> Decimal:
     to void them.
     """
     return sum((abs(d.paid) for d in documents if d.paid is not None), ZERO)
+
+
+def _adjusts(entry: Posting, document: Document) -> bool:
+    """Whether a posting enters an adjusting document of the document under its key."""
+    return entry.action == CREATE and adjusted_key(document.key) == entry.key
 
 
 def _label(entry: Posting | Correction) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.adopt import ours
 from application.context import Context
 from domain.documents import AP_INVOICES, AR_INVOICES, DAILY_PAYROLL, JOB_COST
 from domain.scope import in_scope
@@ -16,6 +17,7 @@ def status(ctx: Context) -> dict[str, Any]:
     accounting that recon does not post (with why); the tie-outs when the command reads
     Sage."""
     result = {"events": ctx.store.max_position(), **ctx.read_model.counts()}
+    result["adopted"] = ctx.read_model.link_counts()  # Sage records linked, per module
     invoices = ctx.read_model.snapshots(SERVICETRADE, "invoice", Invoice)
     result["skipped_invoices"] = skipped_invoices(invoices)
     if ctx.reader is not None:
@@ -35,8 +37,10 @@ def tie_out(ctx: Context) -> dict[str, Any]:
     )
     sage = ctx.sage()
 
+    scope = ours(ctx)
+
     def held(module: str) -> list[Any]:
-        return active(sage.read(module, None), in_scope(module, ctx.mapping))
+        return active(sage.read(module, None), in_scope(module, ctx.mapping, scope))
 
     result = tie_outs(
         sources,

@@ -58,6 +58,7 @@ def reconcile(
             "period": period,
             "modules": modules,
             "findings": [f.to_json() for f in findings],
+            "adopted": ctx.read_model.link_counts(),  # Sage records linked, per module
         }
         if apply:  # also carries on postings a batch or a crash left open
             result["applied"] = post.apply(ctx, findings).to_json()
@@ -92,6 +93,10 @@ def print_findings(result: dict[str, Any]) -> None:
     for f in findings:
         difference = f" ({f['difference']})" if f["difference"] is not None else ""
         typer.echo(f"{f['module']:12} {f['kind']:20} {f['key']}{difference}")
+    adopted = result.get("adopted") or {}
+    if adopted:
+        counts = ", ".join(f"{module} {n}" for module, n in sorted(adopted.items()))
+        typer.echo(f"adopted from Sage (keyed before recon): {counts}")
     if "applied" in result:
         applied = result["applied"]
         typer.echo(
@@ -100,6 +105,8 @@ def print_findings(result: dict[str, Any]) -> None:
         )
         for label in applied["failed"]:
             typer.echo(f"  failed: {label}")
+        for key, why in (applied.get("why_left") or {}).items():
+            typer.echo(f"  left for a person: {key}: {why}")
         if applied["rejected"]:
             typer.echo(f"{len(applied['rejected'])} corrections rejected by a person, not posted")
         waiting = len(applied["waiting_for_approval"])

@@ -35,6 +35,9 @@ def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = Fals
             f"{counts['unmapped']} unmapped"
         )
     typer.echo(f"postings: {data['postings'] or 'none'}")
+    adopted = data.get("adopted") or {}
+    counts = ", ".join(f"{module} {n}" for module, n in sorted(adopted.items()))
+    typer.echo(f"adopted from Sage (keyed before recon): {counts or 'none'}")
     for name, tie in data.get("tie_outs", {}).items():
         if name == "unmapped":
             continue

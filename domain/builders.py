@@ -40,6 +40,7 @@ from domain.documents import (
 )
 from domain.keys import (
     PARTS_TRANSACTION,
+    adjustment_number,
     bill_key,
     client_key,
     invoice_key,
@@ -51,6 +52,7 @@ from domain.keys import (
 )
 from domain.mapping import Mapping, TaxDistrict
 from domain.money import CENT, HUNDRED, ZERO, cents, qty_str, to_str
+from domain.reconcile import ADJUSTABLE, folded
 from domain.source import Company, Invoice, Job, JobItem, Location, Vendor, VendorBill
 
 NAME_LENGTH = 50
@@ -709,3 +711,195 @@ def payroll_document(
     return Document(
         DAILY_PAYROLL, labor_key(item.id), {"dlypyr": (row,)}, period_text(year, period)
     )
+
+
+# -- Adjusting documents -----------------------------------------------------------------------
+
+
+class AdjustmentError(ValueError):
+    """An adjusting document recon cannot build from what Sage holds (a tax difference no tax
+    entity names, an original with no lines and no account to fall back on)."""
+
+
+def first_day_of(period: str, mapping: Mapping) -> date:
+    """The first day of a posting period ``YYYY-MM`` (posting year and period) under the
+    company's fiscal year: the inverse of ``Mapping.period_of``."""
+    year, number = int(period[:4]), int(period[5:7])
+    start = mapping.fiscal_year_start_month
+    month = (start - 1 + number - 1) % 12 + 1
+    return date(year if start == 1 or month < start else year - 1, month, 1)
+
+
+def _amount(row: Row, column: str) -> Decimal:
+    value = row.get(column)
+    return ZERO if value is None else Decimal(value)
+
+
+def _adjusting_number(invnum: str, key: str) -> str:
+    """The adjusting document's own number: the original's with ``-A<n>`` (Sage's invnum is
+    str(20): the original's part is cut, never the suffix)."""
+    suffix = f"-A{adjustment_number(key)}"
+    return invnum[: NUMBER_LENGTH - len(suffix)] + suffix
+
+
+def _tax_accounts(mapping: Mapping) -> dict[int, int]:
+    accounts = dict(mapping.tax_entity_accounts)
+    for district in mapping.tax_districts.values():
+        for entity in district.entities:
+            accounts.setdefault(entity.recnum, entity.account)
+    return accounts
+
+
+def _tax_differences(
+    expected: Document, original: Document, adjustments: Sequence[Document], tax: Decimal
+) -> list[Row]:
+    """``artxdt`` rows of what the adjustment adds per tax entity: expected minus what the
+    original and earlier adjustments hold; a difference Sage's header shows and no entity row
+    does (a hand edit of ``slstax``) goes to the first entity expected."""
+    subject: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    taxed: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    rates: dict[int, str | None] = {}
+    for sign, documents in ((1, (expected,)), (-1, (original, *adjustments))):
+        for document in documents:
+            for row in document.tables.get("artxdt", ()):
+                entity = int(row.get("taxent") or 0)
+                subject[entity] += sign * _amount(row, "sbjtax")
+                taxed[entity] += sign * _amount(row, "taxamt")
+                if sign == 1 or entity not in rates:
+                    rates[entity] = row.get("taxrte")
+    residual = tax - sum(taxed.values(), ZERO)
+    if residual != ZERO:
+        entities = [int(r.get("taxent") or 0) for r in expected.tables.get("artxdt", ())]
+        if not entities:
+            raise AdjustmentError(
+                f"{expected.key}: a tax difference of {to_str(residual)} and no tax entity "
+                "expected to carry it"
+            )
+        taxed[entities[0]] += residual
+    return [
+        {
+            "taxent": str(entity),
+            "sbjtax": to_str(subject[entity]),
+            "taxrte": rates[entity],
+            "taxamt": to_str(taxed[entity]),
+        }
+        for entity in sorted(taxed)
+        if taxed[entity] != ZERO or subject[entity] != ZERO
+    ]
+
+
+def adjusting_document(
+    expected: Document,
+    original: Document,
+    adjustments: Sequence[Document],
+    *,
+    key: str,
+    period: str,
+    mapping: Mapping,
+) -> Document | None:
+    """The credit or debit memo that brings a posted invoice Sage may not void (paid, or in a
+    locked period) to what is expected, entered in the open ``period``; None when the amounts
+    already agree.
+
+    The difference is what is expected less the original and its earlier adjustments, per
+    summed header amount (``domain.reconcile.ADJUSTABLE``): negative makes a credit memo,
+    positive a debit memo. It is one document of the same window and type (``invtyp``) as the
+    original, dated the first day of ``period``, open, numbered the original's number with
+    ``-A<n>``; ``refnum`` names the original's number and ``usrdf1`` carries ``key`` (the
+    original's key with ``~A<n>``). One line carries the difference before tax, on the
+    original's first line's account (else the mapping's default); a receivable's tax
+    difference goes in ``artxdt`` rows of its own, a payable's in a "Sales tax" line. Its GL
+    transaction (source 5, or 11) balances the control account against those accounts.
+    """
+    if original.module not in ADJUSTABLE:
+        raise AdjustmentError(f"{original.key}: {original.module} takes no adjusting document")
+    summed, _settled = ADJUSTABLE[original.module]
+    held = folded(expected, original, adjustments).header
+    change = {c: _amount(expected.header, c) - _amount(held, c) for c in summed}
+    if all(value == ZERO for value in change.values()):
+        return None
+    total, tax = change["invttl"], change["slstax"]
+    day = first_day_of(period, mapping)
+    year, number = mapping.period_of(day)
+    invnum = str(original.header.get("invnum") or "")
+    credit = total < ZERO or (total == ZERO and tax < ZERO)
+    receivable = original.module == AR_INVOICES
+    what = ("Credit" if credit else "Debit") + (" memo for invoice" if receivable else " for bill")
+    description = _text(f"{what} {invnum}", DESCRIPTION_LENGTH)
+    trnnum = _adjusting_number(invnum, key)
+    header: dict[str, str | None] = {
+        column: original.header.get(column) for column in original.header
+    }
+    header.update(
+        {
+            "invnum": trnnum,
+            "invdte": day.isoformat(),
+            "duedte": (day + timedelta(days=mapping.due_days)).isoformat(),
+            "dscrpt": description,
+            "status": AR_STATUS_OPEN,
+            "actper": str(number),
+            "postyr": str(year),
+            "usrdf1": key,
+            "refnum": _text(invnum, NUMBER_LENGTH),
+            **{column: to_str(value) for column, value in change.items()},
+        }
+    )
+    before_tax = total - tax
+    postings: list[tuple[int, Decimal, bool]] = []
+    tables: dict[str, tuple[Row, ...]]
+    if receivable:
+        first = original.tables.get("arivln", ())
+        account = int(first[0].get("lgract") or 0) if first else mapping.default_income_account
+        lines: list[Row] = []
+        if before_tax != ZERO:
+            lines.append(
+                {
+                    "linnum": "1",
+                    "dscrpt": description,
+                    "linqty": qty_str(Decimal(1)),
+                    "linprc": canonical_value(RATE, before_tax),
+                    "extprc": to_str(before_tax),
+                    "lgract": str(account),
+                }
+            )
+        taxes = _tax_differences(expected, original, adjustments, tax) if tax != ZERO else []
+        accounts = _tax_accounts(mapping)
+        postings.append((mapping.ar_control_account, total, True))
+        postings.append((account, before_tax, False))
+        for row in taxes:
+            entity = int(row["taxent"] or 0)
+            if entity not in accounts:
+                raise AdjustmentError(
+                    f"{original.key}: no sales-tax account for tax entity {entity} "
+                    "(map it under the tax districts in recon.toml)"
+                )
+            postings.append((accounts[entity], _amount(row, "taxamt"), False))
+        tables = {"acrinv": (header,), "arivln": tuple(lines), "artxdt": tuple(taxes)}
+        source = SOURCE_AR_INVOICE
+    else:
+        first = original.tables.get("apivln", ())
+        account = (
+            int(first[0].get("actnum") or 0) if first else mapping.account("direct_expense_account")
+        )
+        grid: list[tuple[str, Decimal, int]] = []
+        if before_tax != ZERO:
+            grid.append((description, before_tax, account))
+        if tax != ZERO:
+            grid.append(("Sales tax", tax, mapping.account("purchase_tax_account")))
+        ap_lines: list[Row] = [
+            {
+                "linnum": str(linnum),
+                "prtdsc": _text(text, DESCRIPTION_LENGTH),
+                "linqty": qty_str(Decimal(1)),
+                "linprc": canonical_value(RATE, amount),
+                "extttl": to_str(amount),
+                "actnum": str(line_account),
+            }
+            for linnum, (text, amount, line_account) in enumerate(grid, start=1)
+        ]
+        postings.extend((line_account, amount, True) for _t, amount, line_account in grid)
+        postings.append((mapping.account("ap_control_account"), total, False))
+        tables = {"acpinv": (header,), "apivln": tuple(ap_lines)}
+        source = SOURCE_AP_INVOICE
+    gl = _gl(key, trnnum, day, description, source, postings, mapping, voided=False)
+    return Document(original.module, key, {**tables, **gl}, period=period_text(year, number))

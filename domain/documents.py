@@ -206,6 +206,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "payhrs": QTY, "dscrpt": TEXT, "usrdf1": TEXT,
     },
 }  # fmt: skip
+#: Columns recon writes but never reads back or compares (not in ``COLUMNS``): an adjusting
+#: document's reference to the invoice it adjusts (``refnum``, reference §2.4/§2.8).
+WRITTEN_ONLY: dict[str, dict[str, str]] = {"acrinv": {"refnum": TEXT}, "acpinv": {"refnum": TEXT}}
 _PLACES = {
     MONEY: Decimal("0.01"),
     QTY: Decimal("0.01"),

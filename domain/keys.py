@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.documents import (
@@ -152,6 +153,48 @@ def payroll_key(guid: str, usrdf1: str | None) -> str:
     if usrdf1 and usrdf1.startswith(LABOR_LINK):
         return usrdf1
     return payroll_ref_key(guid)
+
+
+#: Marks the key of an adjusting document (credit or debit memo, reversing entry) recon enters
+#: in the open period for a document it may not void: ``ST-INV-123~A1``, ``~A2``, ...
+ADJUSTMENT_MARK = "~A"
+#: Sage's ``usrdf1`` is str(50): every key recon writes there fits.
+LINK_KEY_LENGTH = 50
+_ADJUSTMENT = re.compile(r"(.+)" + re.escape(ADJUSTMENT_MARK) + r"([1-9]\d*)")
+
+
+def adjustment_key(key: str, number: int) -> str:
+    """The key of the ``number``-th adjusting document of the document keyed ``key``."""
+    adjusting = f"{key}{ADJUSTMENT_MARK}{number}"
+    if number < 1 or len(adjusting) > LINK_KEY_LENGTH:
+        raise UnknownKey(
+            f"{adjusting!r}: expected an adjustment number from 1 and a key of at most "
+            f"{LINK_KEY_LENGTH} characters (Sage's usrdf1)"
+        )
+    return adjusting
+
+
+def adjusted_key(key: str) -> str | None:
+    """The key of the document an adjusting document's key adjusts; None for other keys."""
+    match = _ADJUSTMENT.fullmatch(key)
+    return None if match is None else match.group(1)
+
+
+def adjustment_number(key: str) -> int | None:
+    """Which adjustment of its original a key is (1, 2, ...); None for other keys."""
+    match = _ADJUSTMENT.fullmatch(key)
+    return None if match is None else int(match.group(2))
+
+
+def next_adjustment_key(key: str, held_keys: Iterable[str]) -> str:
+    """The key of the next adjusting document of ``key``, after every one Sage holds (void
+    ones included: a number is never used twice)."""
+    numbers = [
+        number
+        for held in held_keys
+        if adjusted_key(held) == key and (number := adjustment_number(held)) is not None
+    ]
+    return adjustment_key(key, max(numbers, default=0) + 1)
 
 
 def module_of_key(key: str) -> str:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from domain.documents import AMOUNT_COLUMN, DAILY_PAYROLL
+from domain.builders import adjusting_document
+from domain.documents import AMOUNT_COLUMN, DAILY_PAYROLL, HEADER_TABLE, Document
+from domain.keys import adjusted_key, next_adjustment_key
+from domain.mapping import Mapping
 from domain.money import ZERO, to_str
-from domain.posting import CREATE, REPLACE, UPDATE, VOID, Action
+from domain.posting import CREATE, REPLACE, UPDATE, VOID, Action, Correction
+from domain.reconcile import ADJUSTABLE, differing_fields, folded
 
 #: A posting period as recon writes it: Sage's posting year and period, ``YYYY-MM`` (with a
 #: fiscal year that starts in January, the period is the calendar month).
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+#: The header table of the modules that take adjusting documents.
+HEADER_OF = {module: HEADER_TABLE[module] for module in ADJUSTABLE}
 
 #: Who approves what the policy lets post unattended.
 POLICY = "policy"
@@ -23,6 +31,9 @@ PAID = "paid in Sage"
 EDITED = "edited in Sage"
 MAYBE_EDITED = "not known whether edited in Sage"
 OVER_THRESHOLD = "over the amount threshold"
+ADJUSTS_PAID = "adjusts a paid document"
+ADJUSTS_LOCKED = "adjusts a locked period"
+ADJUSTS = "adjusts a posted document"
 
 
 def needs_person(action: str) -> str:
@@ -108,6 +119,10 @@ class Subject:
     module: str
     amount: Decimal | None = None
     period: str | None = None
+    #: For an adjusting document (a create that settles a document Sage may not void): the
+    #: period of the document it adjusts.
+    adjusting: bool = False
+    adjusted_period: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +166,12 @@ def reasons_to_wait(
         reasons.append(PAID)
     if periods.is_locked(posting.period):
         reasons.append(PERIOD_LOCKED)
+    if posting.adjusting:  # always a person's decision
+        adjusts = [
+            *([ADJUSTS_PAID] if sage.paid != ZERO else []),
+            *([ADJUSTS_LOCKED] if periods.is_locked(posting.adjusted_period) else []),
+        ]
+        reasons.extend(adjusts or [ADJUSTS])
     if (
         policy.max_amount is not None
         and posting.amount is not None
@@ -178,3 +199,58 @@ def why_unwritable(
     if sage.paid != ZERO and posting.action in (VOID, REPLACE):
         return f"{to_str(sage.paid)} is paid on it in Sage: a paid document is never voided"
     return None
+
+
+def adjustment_for(
+    correction: Correction, held: Sequence[Document], periods: Periods, mapping: Mapping
+) -> Correction | str:
+    """What settles a correction that would void and re-enter a receivable or payable invoice
+    Sage may not void: the correction itself when Sage may void it, else an adjusting document
+    in the current period (a create that always waits for a person), else why only a person
+    can settle it.
+
+    An invoice is adjusted instead of replaced when anything is paid on it, when its period
+    is locked, or when it has been adjusted before (re-entering it would count the earlier
+    adjustments twice). Adjustments settle amounts only: a difference in another field of
+    such an invoice (its job, its description) is left for a person.
+    """
+    if correction.module not in ADJUSTABLE or correction.action != REPLACE:
+        return correction
+    expected = correction.document
+    originals = [d for d in held if not d.is_void and d.key == correction.key]
+    if expected is None or len(originals) != 1:
+        return correction
+    original = originals[0]
+    adjustments = [d for d in held if not d.is_void and adjusted_key(d.key) == correction.key]
+    why: list[str] = []
+    if original.paid:
+        why.append(f"{to_str(original.paid)} is paid on it")
+    if periods.is_locked(original.period):
+        why.append(f"its period {original.period} is locked")
+    if adjustments:
+        why.append("it has been adjusted before")
+    if not why:
+        return correction
+    because = " and ".join(why)
+    summed, _settled = ADJUSTABLE[correction.module]
+    header = HEADER_OF[correction.module]
+    amounts = {f"{header}.{column}" for column in summed}
+    want, _got = differing_fields(expected, folded(expected, original, adjustments))
+    others = sorted(path for path in want if path not in amounts) or ["its lines"]
+    if periods.current is None:
+        return (
+            f"{because}: an adjusting document goes into the current period, which is not "
+            "known (set [sage] current_period)"
+        )
+    key = next_adjustment_key(correction.key, (d.key for d in held))
+    document = adjusting_document(
+        expected, original, adjustments, key=key, period=periods.current, mapping=mapping
+    )
+    if document is None:
+        return (
+            f"{because}: {', '.join(others)} differ, which no adjusting document settles and "
+            "recon never voids it; change it in Sage by hand or accept the difference"
+        )
+    refs = () if original.sage_ref is None else (original.sage_ref,)
+    reason = f"{correction.reason}: adjusting document {key} ({because})"
+    return Correction(correction.module, correction.key, CREATE, document, refs, reason)

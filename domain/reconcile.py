@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -12,12 +12,16 @@ from typing import Any
 from domain.documents import (
     AMOUNT_COLUMN,
     AMOUNT_PEERS,
+    AP_INVOICES,
+    AR_INVOICES,
     HEADER_TABLE,
     VOID_MARK,
+    WRITTEN_ONLY,
     Document,
     collector_paused,
     ref_order,
 )
+from domain.keys import ADJUSTMENT_MARK, adjusted_key
 from domain.money import to_str
 
 
@@ -30,9 +34,14 @@ class FindingKind(StrEnum):
     FIELD_DIFFERS = "field_differs"
     DUPLICATE = "duplicate_in_sage"
     UNMAPPED = "unmapped"
+    #: A record the office keyed into Sage matches more than one source record (or the other
+    #: way round), or a link was expected and the amounts differ: a person decides.
+    AMBIGUOUS_MATCH = "ambiguous_match"
 
 
-MISSING, UNEXPECTED, AMOUNT_DIFFERS, FIELD_DIFFERS, DUPLICATE, UNMAPPED = FindingKind
+MISSING, UNEXPECTED, AMOUNT_DIFFERS, FIELD_DIFFERS, DUPLICATE, UNMAPPED, AMBIGUOUS_MATCH = (
+    FindingKind
+)
 KINDS = tuple(FindingKind)
 
 
@@ -74,6 +83,63 @@ def summary(document: Document) -> dict[str, Any]:
     return shown
 
 
+#: What adjusting documents (credit and debit memos in the open period) settle, per module:
+#: the header amounts summed over the original and its adjustments, and the tables they
+#: settle (the original's lines, tax detail and GL lines are then not compared).
+ADJUSTABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    AR_INVOICES: (("invttl", "taxabl", "nontax", "slstax"), ("arivln", "artxdt", "lgtnln")),
+    AP_INVOICES: (("invttl", "slstax"), ("apivln", "lgtnln")),
+}
+
+
+#: An open invoice (status 1) is what recon enters; Sage moves it to 4 (Paid) once payments and
+#: credits cover it, and a person may move it to 2 (Review) or 3 (Dispute) (reference §3.1).
+#: Those are Sage's own and satisfy "open": only a void differs.
+OPEN_STATUS: dict[str, tuple[str, str, frozenset[str]]] = {
+    AR_INVOICES: ("acrinv", "1", frozenset({"2", "3", "4"})),
+    AP_INVOICES: ("acpinv", "1", frozenset({"2", "3", "4"})),
+}
+
+
+def _as_sage_keeps_it(expected: Document, actual: Document) -> Document:
+    """``actual`` with an open status Sage or a person moved (paid, review, dispute) read as
+    the open status recon expects."""
+    rule = OPEN_STATUS.get(actual.module)
+    if rule is None:
+        return actual
+    table, status, moved = rule
+    header = actual.header
+    if expected.header.get("status") != status or header.get("status") not in moved:
+        return actual
+    rows = ({**header, "status": status}, *actual.tables[table][1:])
+    return replace(actual, tables={**actual.tables, table: rows})
+
+
+def folded(expected: Document, original: Document, adjustments: Iterable[Document]) -> Document:
+    """The original as its adjusting documents leave it, to compare with what is expected:
+    each summed header amount is the original's plus the adjustments', and the tables the
+    adjustments settle are taken as expected. Everything else is the original's."""
+    summed, settled = ADJUSTABLE[original.module]
+    header_table = HEADER_TABLE[original.module]
+    header = dict(original.header)
+    for column in summed:
+        values = [original.header.get(column), *(a.header.get(column) for a in adjustments)]
+        if any(value is not None for value in values):
+            header[column] = to_str(sum((Decimal(v) for v in values if v is not None), Decimal(0)))
+    tables = dict(original.tables)
+    tables[header_table] = (header, *original.tables[header_table][1:])
+    for table in settled:
+        tables[table] = expected.tables.get(table, ())
+    return Document(
+        original.module,
+        original.key,
+        tables,
+        period=original.period,
+        sage_ref=original.sage_ref,
+        paid=original.paid,
+    )
+
+
 def differing_fields(
     expected: Document, actual: Document, *, skip_amount: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -88,6 +154,8 @@ def differing_fields(
     )
     want: dict[str, Any] = {}
     got: dict[str, Any] = {}
+    for table, columns in WRITTEN_ONLY.items():
+        skip.update((table, column) for column in columns)
     for table in expected.tables.keys() | actual.tables.keys():
         rows_e = expected.tables.get(table, ())
         rows_a = actual.tables.get(table, ())
@@ -111,6 +179,7 @@ def differing_fields(
 
 
 def _compare(expected: Document, actual: Document) -> list[Finding]:
+    actual = _as_sage_keeps_it(expected, actual)
     # Equal rows have equal digests: comparing them first spares the serialising and hashing
     # of both documents for nearly every pair (about a sixth of a large reconcile).
     if expected.tables == actual.tables or expected.digest() == actual.digest():
@@ -160,11 +229,19 @@ def diff(
     for document in actual:
         if not document.is_void:
             active[document.key].append(document)
+    # Adjusting documents count with the original they adjust, when Sage holds it.
+    adjustments: dict[str, list[Document]] = defaultdict(list)
+    if module in ADJUSTABLE:
+        for key in [k for k in active if ADJUSTMENT_MARK in k]:
+            original = adjusted_key(key)
+            if original is not None and original in active:
+                adjustments[original].extend(active.pop(key))
     findings: list[Finding] = []
     for key, reason in sorted((unmapped or {}).items()):
         findings.append(Finding(module, UNMAPPED, key, reason, None))
     for want in expected:
         have = active.pop(want.key, [])
+        adjusting = adjustments.pop(want.key, [])
         if want.is_void:
             if have:
                 column = f"{HEADER_TABLE[module]}.{VOID_MARK[module][0]}"
@@ -197,8 +274,13 @@ def diff(
                     refs,
                 )
             )
+        elif adjusting:
+            findings.extend(_compare(want, folded(want, have[0], adjusting)))
         else:
             findings.extend(_compare(want, have[0]))
+    for stray_adjustments in adjustments.values():  # adjusting a document nobody expects
+        for document in stray_adjustments:
+            active[document.key].append(document)
     for key, stray in active.items():
         if key in accepted:
             continue

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from domain.builders import (
     ap_invoice_document,
@@ -43,9 +43,11 @@ from domain.source import (
     VendorBill,
     from_payload,
 )
+from projections.links import TOPICS as LINK_TOPICS
+from projections.links import next_free, number_kind, records_before, renumber, taken
 from projections.rows import document_row, problem_row, replace_documents
 from projections.sources import TOPICS
-from projections.tables import expected_document, sage_number, source_state
+from projections.tables import expected_document, sage_number, sage_taken, source_state
 
 MODULES = (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
 #: The source kinds whose changes this projection derives documents from.
@@ -69,11 +71,42 @@ class CostsProjection:
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
         conn.execute(delete(sage_number).where(sage_number.c.kind == VENDOR))
+        conn.execute(delete(sage_taken).where(sage_taken.c.kind == VENDOR))
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
-        ids = list(dict.fromkeys(e.originator_id for e in events if e.topic in TOPICS))
-        if ids:
-            _Costs(conn, self.mapping).run(ids)
+        # Vendor adoptions and taken vendor numbers renumber at their place in the log (what
+        # came before is derived first); a client or job renumbered by the receivables
+        # projection re-derives every cost document at the end of the page, when the job
+        # numbers it reads are final.
+        ids: list[str] = []
+        last_job_change: int | None = None
+        for e in events:
+            if e.topic in TOPICS:
+                ids.append(e.originator_id)
+            elif e.topic in LINK_TOPICS:
+                kind = number_kind(e)
+                if kind == VENDOR:
+                    self._derive(conn, ids)
+                    ids = []
+                    if renumber(conn, e):
+                        self._derive(conn, self._all(conn, e.position))
+                elif kind is not None:
+                    last_job_change = e.position
+        if last_job_change is not None:
+            ids.extend(self._all(conn, last_job_change))
+        self._derive(conn, ids)
+
+    @staticmethod
+    def _all(conn: Connection, position: int) -> list[str]:
+        return [
+            *records_before(conn, PARTSLEDGER, ("vendor", "bill"), position),
+            *records_before(conn, SERVICETRADE, ("jobitem",), position),
+        ]
+
+    def _derive(self, conn: Connection, ids: list[str]) -> None:
+        unique = list(dict.fromkeys(ids))
+        if unique:
+            _Costs(conn, self.mapping).run(unique)
 
 
 class _Costs:
@@ -130,10 +163,12 @@ class _Costs:
         ).scalar()
         if found is not None:
             return int(found)
-        highest = self.conn.execute(
-            select(func.max(sage_number.c.number)).where(sage_number.c.kind == VENDOR)
-        ).scalar()
-        number = self.mapping.vendor_number_start if highest is None else int(highest) + 1
+        number = next_free(self.conn, VENDOR, self.mapping.vendor_number_start)
+        # Numbers the office uses for vendors recon neither created nor adopted are never
+        # given out.
+        held = taken(self.conn, VENDOR)
+        while number in held:
+            number += 1
         self.conn.execute(
             sage_number.insert().values(kind=VENDOR, source_id=vendor_id, number=number)
         )
@@ -200,6 +235,7 @@ class _Costs:
         vendor = self._snapshot(PARTSLEDGER, "vendor", row["source_id"])
         if not isinstance(vendor, Vendor):
             return
+        self._drop("vendor", vendor.id)  # renumbered (adopted): its old key goes
         self._put(vendor_document(vendor, self.vendor_number(vendor.id)), "vendor", vendor.id)
 
     def _bill(self, row: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from domain.records import Known
 from domain.source import Snapshot, from_payload
 from projections import ingest_state
 from projections.costs import CostsProjection
+from projections.links import LinksProjection, link_counts, links
 from projections.postings import (
     PostingsProjection,
     last_written,
@@ -30,7 +31,14 @@ from projections.receivables import ReceivablesProjection
 from projections.rows import expected_document_for, expected_documents, problems_of
 from projections.runner import Projection, catch_up, create_tables, rebuild
 from projections.sources import SourcesProjection, known, quarantined
-from projections.tables import expected_document, posting, sage_number, source_state
+from projections.tables import (
+    expected_document,
+    posting,
+    sage_link,
+    sage_number,
+    sage_taken,
+    source_state,
+)
 
 S = TypeVar("S", bound=Snapshot)
 
@@ -47,6 +55,7 @@ class ReadModel:
         self.engine = engine
         self.projections: list[Projection] = [
             SourcesProjection(),
+            LinksProjection(),  # before the numbering projections, which read adoptions
             ReceivablesProjection(mapping),
             CostsProjection(mapping),
             PostingsProjection(),
@@ -92,6 +101,58 @@ class ReadModel:
         """The Sage numbers recon gave clients, jobs and vendors: (kind, source id) → number."""
         with self.engine.connect() as conn:
             return {(k, s): n for k, s, n in conn.execute(select(sage_number))}
+
+    # -- adoption --------------------------------------------------------------------------
+
+    def links(self, module: str | None = None) -> list[dict[str, Any]]:
+        """The Sage records recon adopted (of a module), oldest first."""
+        with self.engine.connect() as conn:
+            return links(conn, module)
+
+    def link_counts(self) -> dict[str, int]:
+        """How many Sage records recon adopted, per module."""
+        with self.engine.connect() as conn:
+            return link_counts(conn)
+
+    def taken_numbers(self, kind: str) -> set[int]:
+        """The numbers of a master kind (client, job, vendor) recon never gives out."""
+        with self.engine.connect() as conn:
+            query = select(sage_taken.c.number).where(sage_taken.c.kind == kind)
+            return {int(n) for (n,) in conn.execute(query)}
+
+    def written_keys(self, module: str) -> set[str]:
+        """The keys recon wrote a document under (a posting submitted or confirmed that
+        created, replaced or updated one): what recon created in Sage."""
+        query = select(posting.c.key).where(
+            posting.c.module == module,
+            posting.c.state.in_(("submitted", "confirmed")),
+            posting.c.digest.is_not(None),
+        )
+        with self.engine.connect() as conn:
+            return {str(k) for (k,) in conn.execute(query)}
+
+    def first_period(self, module: str) -> str | None:
+        """The earliest period of a module's documents recon expects (None: none)."""
+        query = select(func.min(expected_document.c.period)).where(
+            expected_document.c.module == module, expected_document.c.period.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else str(found)
+
+    def source_of(self, module: str, key: str) -> tuple[str, str] | None:
+        """The source record (kind, id) a document recon expects is derived from."""
+        query = select(expected_document.c.source_kind, expected_document.c.source_id).where(
+            expected_document.c.module == module, expected_document.c.key == key
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).first()
+        return None if found is None else (str(found[0]), str(found[1]))
+
+    def adopted_sage_keys(self, module: str) -> set[str]:
+        query = select(sage_link.c.sage_key).where(sage_link.c.module == module)
+        with self.engine.connect() as conn:
+            return {str(k) for (k,) in conn.execute(query)}
 
     # -- what Sage should hold -------------------------------------------------------------
 

@@ -43,6 +43,8 @@ from domain.source import (
     Location,
     from_payload,
 )
+from projections.links import TOPICS as LINK_TOPICS
+from projections.links import number_kind, records_before, renumber, taken
 from projections.rows import document_row, problem_row, replace_documents
 from projections.sources import TOPICS
 from projections.tables import (
@@ -50,12 +52,15 @@ from projections.tables import (
     location_tax,
     records,
     sage_number,
+    sage_taken,
     source_state,
     upsert,
 )
 
 CLIENT = "client"
 JOB = "job"
+#: The source kinds whose documents a change of client or job numbers derives again.
+NUMBERED_KINDS = ("company", "location", "job", "invoice")
 #: The modules whose documents this projection owns (the costs projection owns the others).
 MODULES = (CLIENTS, JOBS, AR_INVOICES)
 _CHUNK = 500  # records derived between writes
@@ -76,12 +81,30 @@ class ReceivablesProjection:
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
         conn.execute(delete(sage_number).where(sage_number.c.kind.in_((CLIENT, JOB))))
+        conn.execute(delete(sage_taken).where(sage_taken.c.kind.in_((CLIENT, JOB))))
         conn.execute(delete(location_tax))
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
-        ids = list(dict.fromkeys(e.originator_id for e in events if e.topic in TOPICS))
-        if ids:
-            _Derivation(conn, self.mapping).run(ids)
+        # An adoption or a change of the numbers taken in Sage renumbers at its place in the
+        # log: what came before it is derived first, so a rebuild gives every record the
+        # number it had, wherever the pages fall.
+        ids: list[str] = []
+        for e in events:
+            if e.topic in TOPICS:
+                ids.append(e.originator_id)
+            elif e.topic in LINK_TOPICS and number_kind(e) in (CLIENT, JOB):
+                self._derive(conn, ids)
+                ids = []
+                if renumber(conn, e):
+                    self._derive(
+                        conn, records_before(conn, SERVICETRADE, NUMBERED_KINDS, e.position)
+                    )
+        self._derive(conn, ids)
+
+    def _derive(self, conn: Connection, ids: list[str]) -> None:
+        unique = list(dict.fromkeys(ids))
+        if unique:
+            _Derivation(conn, self.mapping).run(unique)
 
 
 class _Derivation:
@@ -96,6 +119,7 @@ class _Derivation:
         self.looked_up: set[tuple[str, str]] = set()  # number keys already asked of the table
         self.new_numbers: list[dict[str, Any]] = []
         self.next_number: dict[str, int] = {}
+        self.taken: dict[str, set[int]] = {}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self.dropped: set[tuple[str, str]] = set()
 
@@ -179,6 +203,11 @@ class _Derivation:
                     else self.mapping.job_number_start
                 )
                 self.next_number[kind] = start if highest is None else int(highest) + 1
+                self.taken[kind] = taken(self.conn, kind)
+            # Numbers the office uses for records recon neither created nor adopted are
+            # never given out (recon would overwrite them).
+            while self.next_number[kind] in self.taken[kind]:
+                self.next_number[kind] += 1
             self.numbers[key] = self.next_number[kind]
             self.next_number[kind] += 1
             self.new_numbers.append(
@@ -308,6 +337,7 @@ class _Derivation:
         location = self._snapshot("location", row["source_id"])
         if not isinstance(location, Location):
             return
+        self._drop("location", location.id)  # renumbered (adopted): its old key goes
         number = self.number(JOB, location.id)
         try:
             district = self.mapping.district_for(location.tax_group)
@@ -329,6 +359,7 @@ class _Derivation:
         job = self._snapshot("job", row["source_id"])
         if not isinstance(job, Job):
             return
+        self._drop("job", job.id)  # renumbered (adopted): its old key goes
         number = self.number(JOB, job.id)
         location = self._snapshot("location", job.location_id)
         location = location if isinstance(location, Location) else None

@@ -66,6 +66,32 @@ sage_number = Table(
     UniqueConstraint("kind", "number", name="uq_sage_number"),
 )
 
+#: Sage records recon adopted (domain/adoption.py): the source record each stands for.
+sage_link = Table(
+    "sage_link",
+    metadata,
+    Column("module", String(32), primary_key=True),
+    Column("source_key", String(64), primary_key=True),  # recon's key for the record
+    Column("source_kind", String(32), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("sage_table", String(16), nullable=False),
+    Column("sage_ref", BigInteger, nullable=False),  # the Sage record number
+    Column("sage_key", String(64), nullable=False),  # how the reader keys it unlinked
+    Column("basis", Text, nullable=False, default=""),
+    Column("by", String(128), nullable=False, default=""),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_sage_link_sage", "module", "sage_key", unique=True),
+)
+
+#: Numbers Sage uses for masters recon neither created nor adopted: never given out. Rows of
+#: kinds client and job belong to the receivables projection, vendor to the costs projection.
+sage_taken = Table(
+    "sage_taken",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("number", BigInteger, primary_key=True),
+)
+
 #: What each location's invoices were last derived with: only a change of these re-derives them.
 location_tax = Table(
     "location_tax",

@@ -19,6 +19,7 @@ from domain.documents import (
     Document,
     Row,
 )
+from domain.keys import adjusted_key
 from domain.mapping import Mapping
 from domain.policy import DEFAULT_POLICY, NO_PERIODS, Periods, Policy
 from domain.ports import Written, always
@@ -91,7 +92,12 @@ class FakeSage:
         ]
 
     def read_key(self, module: str, key: str) -> list[Document]:
-        return [d for d in self.documents if d.module == module and d.key == key]
+        """The documents under a key, and the adjusting documents of it (``KEY~A<n>``)."""
+        return [
+            d
+            for d in self.documents
+            if d.module == module and (d.key == key or adjusted_key(d.key) == key)
+        ]
 
     def timecards(self, period: str | None) -> list[Row]:
         """Timecard lines (as the reader gives them) the office converted daily payroll into."""

@@ -62,11 +62,13 @@ from domain.documents import (
     period_text,
 )
 from domain.keys import (
+    ADJUSTMENT_MARK,
     JOB_COST_HEAD,
     JOB_COST_TAIL,
     LABOR_LINK,
     RECORD_KEYS,
     SAGE_PAYROLL,
+    adjusted_key,
     job_cost_key,
     payroll_key,
 )
@@ -271,13 +273,14 @@ class SageReader:
         return self._read(module, where, action)
 
     def read_key(self, module: str, key: str) -> list[Document]:
-        """The documents of ``module`` with reconciliation key ``key`` (several if duplicated)."""
+        """The documents of ``module`` with reconciliation key ``key`` (several if duplicated),
+        and the adjusting documents recon entered for it (keys ``KEY~A<n>``)."""
         _check_module(module)
         where = self._key_filter(module, key)
         if where is None:
             return []
         documents = self._read(module, where, f"reading Sage {module} {key}")
-        return [document for document in documents if document.key == key]
+        return [d for d in documents if d.key == key or adjusted_key(d.key) == key]
 
     def timecards(self, period: str | None = None) -> list[Row]:
         """The timecard lines (5-2-2 ``tmcdln``) of payroll records that are not reversed or
@@ -330,7 +333,8 @@ class SageReader:
         table = TABLES[HEADER_TABLE[module]]
         keys = RECORD_KEYS[module]
         if keys.link is not None and key.startswith(keys.link):
-            return table.c.usrdf1 == key
+            adjusting = table.c.usrdf1.startswith(key + ADJUSTMENT_MARK, autoescape=True)
+            return or_(table.c.usrdf1 == key, adjusting)
         recnum = keys.recnum(key)
         return None if recnum is None else table.c.recnum == recnum
 

@@ -97,6 +97,7 @@ from domain.documents import (
     SOURCE_JOURNAL,
     TEXT,
     VENDORS,
+    WRITTEN_ONLY,
     Document,
     Row,
 )
@@ -151,7 +152,7 @@ def db_value(kind: str, text: str | None) -> Any:
 
 def db_values(table_name: str, row: Row) -> dict[str, Any]:
     """A document row as column values for ``table_name``; refuses columns recon does not know."""
-    kinds = COLUMNS[table_name]
+    kinds = {**COLUMNS[table_name], **WRITTEN_ONLY.get(table_name, {})}
     values: dict[str, Any] = {}
     for name, text in row.items():
         kind = kinds.get(name)

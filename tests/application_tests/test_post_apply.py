@@ -97,6 +97,7 @@ NOTHING_DONE = {
     "confirmed": [],
     "failed": [],
     "left_for_people": [],
+    "why_left": {},
     "waiting_for_sage": [],
     "waiting_for_approval": [],
     "rejected": [],

@@ -59,6 +59,7 @@ def test_accept_keeps_the_document_and_stops_it_being_reported(books: Books) -> 
         "confirmed": [],
         "failed": [],
         "left_for_people": [],
+        "why_left": {},
         "waiting_for_sage": [],
         "waiting_for_approval": [],
         "rejected": [],

@@ -72,8 +72,29 @@ def test_demo_brownfield_runs_the_whole_job_and_writes_the_periods(tmp_path: Pat
     assert code in (0, 1)  # the config with its periods is accepted
 
 
-@pytest.mark.xfail(reason="adoption (issue 7 item 2)", strict=False)
-def test_demo_brownfield_ends_at_zero_findings(tmp_path: Path) -> None:
-    _, summary = _demo(tmp_path)
+def test_demo_brownfield_ends_at_zero_findings_after_approvals_and_leaves_the_office_alone(
+    tmp_path: Path,
+) -> None:
+    recon, _ = _demo(tmp_path)
+    sage = Path(tomllib.loads(recon.config.read_text())["sage"]["url"].removeprefix("sqlite:///"))
+    office = (
+        "SELECT count(*), coalesce(sum(invttl), 0) FROM acrinv "
+        "WHERE coalesce(usrdf1, '') = '' AND status = 5"
+    )
+    voided_before = _rows(sage, office)
+    office_payroll = _rows(sage, "SELECT count(*) FROM dlypyr WHERE coalesce(usrdf1, '') = ''")
 
-    assert summary["final_findings"] == 0
+    waiting = recon.json("postings")["postings"]
+    assert waiting, "what touches the office's records waits for a person"
+    assert all(p["action"] != "create" or p["waits_because"] for p in waiting)
+    recon.run(
+        "approve", "--all", "--by", "controller", "--why", "checked", "--config", str(recon.config)
+    )
+    recon.reconcile("--apply", check=None)
+
+    code, result = recon.reconcile()
+    assert (code, result["findings"]) == (0, [])
+    assert _rows(sage, office) == voided_before  # no invoice of the office's was voided
+    assert _rows(sage, "SELECT count(*) FROM dlypyr WHERE coalesce(usrdf1, '') = ''") == (
+        office_payroll
+    )

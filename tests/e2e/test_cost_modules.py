@@ -126,7 +126,8 @@ def test_hand_edits_in_every_cost_module_are_found_and_corrected(recon: Recon) -
         {
             ("vendors", "missing_in_sage"): 1,
             ("vendors", "field_differs"): 1,
-            ("vendors", "unexpected_in_sage"): 1,
+            # the stray vendor is the office's (recon neither created nor adopted it): never
+            # reported, and its number is never given out (application/adopt.py)
             ("ap_invoices", "missing_in_sage"): 1,
             ("ap_invoices", "amount_differs"): 1,
             ("ap_invoices", "duplicate_in_sage"): 1,
@@ -153,7 +154,7 @@ def test_hand_edits_in_every_cost_module_are_found_and_corrected(recon: Recon) -
     code, result = recon.reconcile("--apply")
     strays = sorted(f["key"] for f in result["remaining"])
     assert all(f["kind"] == "unexpected_in_sage" for f in result["remaining"])
-    assert len(strays) == 2
+    assert len(strays) == 1
     for key in strays:
         recon.run(
             "resolve", key, "--void", "--why", "entered by hand", "--config", str(recon.config)
