@@ -7,6 +7,7 @@ from typing import Any
 from application.adopt import ours
 from application.context import Context
 from domain.documents import AP_INVOICES, AR_INVOICES, DAILY_PAYROLL, JOB_COST
+from domain.payroll import settled
 from domain.scope import in_scope
 from domain.source import PARTSLEDGER, SERVICETRADE, Invoice, Job, JobItem, User, VendorBill
 from domain.tieouts import SageSide, Sources, active, ar_tie_out, skipped_invoices, tie_outs
@@ -42,11 +43,13 @@ def tie_out(ctx: Context) -> dict[str, Any]:
     def held(module: str) -> list[Any]:
         return active(sage.read(module, None), in_scope(module, ctx.mapping, scope))
 
+    daily = held(DAILY_PAYROLL)
+    # The timecard lines recon's own labor became; the rest are the office's payroll.
+    expected_labor, _ = model.expected(DAILY_PAYROLL, None)
+    timecards = settled(expected_labor, daily, sage.timecards(None)).values()
     result = tie_outs(
         sources,
-        SageSide(
-            held(JOB_COST), held(DAILY_PAYROLL), held(AP_INVOICES), ctx.sage().timecards(None)
-        ),
+        SageSide(held(JOB_COST), daily, held(AP_INVOICES), list(timecards)),
         ctx.mapping,
     )
     expected, problems = model.expected(AR_INVOICES, None)

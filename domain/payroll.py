@@ -12,7 +12,6 @@ one expected line (two identical labor lines need two timecard lines).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from domain.documents import DAILY_PAYROLL, Document
@@ -61,14 +60,25 @@ def converted(
     Each timecard line settles at most one expected line, oldest key first so the result does
     not depend on the order of the inputs.
     """
+    return frozenset(settled(expected, held, timecard_lines))
+
+
+def settled(
+    expected: Iterable[Document],
+    held: Iterable[Document],
+    timecard_lines: Iterable[Mapping[str, str | None]],
+) -> dict[str, Mapping[str, str | None]]:
+    """Each converted expected line's key, with the timecard line that holds it (see
+    ``converted``). The timecard lines no expected line takes are the office's own."""
     in_daily = {document.key for document in held}
-    available = Counter(timecard_line(row) for row in timecard_lines)
-    settled = []
+    available: dict[LaborLine, list[Mapping[str, str | None]]] = {}
+    for row in timecard_lines:
+        available.setdefault(timecard_line(row), []).append(row)
+    found: dict[str, Mapping[str, str | None]] = {}
     for document in sorted(expected, key=lambda d: d.key):
         if document.key in in_daily or document.is_void:
             continue
-        line = labor_line_of(document)
-        if available[line] > 0:
-            available[line] -= 1
-            settled.append(document.key)
-    return frozenset(settled)
+        rows = available.get(labor_line_of(document))
+        if rows:
+            found[document.key] = rows.pop(0)
+    return found

@@ -49,3 +49,13 @@ def test_each_timecard_line_settles_one_expected_line() -> None:
 def test_other_hours_or_another_day_do_not_match() -> None:
     assert converted([_line("ST-LB-1")], [], [_card(hours="2.50")]) == frozenset()
     assert converted([_line("ST-LB-1")], [], [_card(day="2026-03-03")]) == frozenset()
+
+
+def test_the_timecard_lines_no_expected_line_takes_are_the_offices_own() -> None:
+    from domain.payroll import settled
+
+    shop_time = {**_card(hours="8.00"), "jobnum": "0"}
+    found = settled([_line("ST-LB-1")], [], [shop_time, _card()])
+
+    assert list(found) == ["ST-LB-1"]
+    assert found["ST-LB-1"] == _card()
