@@ -39,6 +39,7 @@ from domain.documents import (
     period_text,
 )
 from domain.keys import (
+    ADJUSTS_JOB_COST,
     PARTS_TRANSACTION,
     adjustment_number,
     bill_key,
@@ -52,7 +53,7 @@ from domain.keys import (
 )
 from domain.mapping import Mapping, TaxDistrict
 from domain.money import CENT, HUNDRED, ZERO, cents, qty_str, to_str
-from domain.reconcile import ADJUSTABLE, folded
+from domain.reconcile import ADJUSTABLE, folded, net_by_account
 from domain.source import Company, Invoice, Job, JobItem, Location, Vendor, VendorBill
 
 NAME_LENGTH = 50
@@ -799,7 +800,8 @@ def adjusting_document(
 ) -> Document | None:
     """The credit or debit memo that brings a posted invoice Sage may not void (paid, or in a
     locked period) to what is expected, entered in the open ``period``; None when the amounts
-    already agree.
+    already agree. A journal transaction or a parts job cost row in a locked period takes an
+    adjusting journal entry (``_adjusting_journal``) or job cost row (``_adjusting_job_cost``).
 
     The difference is what is expected less the original and its earlier adjustments, per
     summed header amount (``domain.reconcile.ADJUSTABLE``): negative makes a credit memo,
@@ -813,6 +815,10 @@ def adjusting_document(
     """
     if original.module not in ADJUSTABLE:
         raise AdjustmentError(f"{original.key}: {original.module} takes no adjusting document")
+    if original.module == JOURNAL:
+        return _adjusting_journal(expected, original, adjustments, key, period, mapping)
+    if original.module == JOB_COST:
+        return _adjusting_job_cost(expected, original, adjustments, key, period, mapping)
     summed, _settled = ADJUSTABLE[original.module]
     held = folded(expected, original, adjustments).header
     change = {c: _amount(expected.header, c) - _amount(held, c) for c in summed}
@@ -903,3 +909,86 @@ def adjusting_document(
         source = SOURCE_AP_INVOICE
     gl = _gl(key, trnnum, day, description, source, postings, mapping, voided=False)
     return Document(original.module, key, {**tables, **gl}, period=period_text(year, number))
+
+
+def _adjusting_journal(
+    expected: Document,
+    original: Document,
+    adjustments: Sequence[Document],
+    key: str,
+    period: str,
+    mapping: Mapping,
+) -> Document | None:
+    """The 1-3 journal entry (source 3, open) in the open ``period`` that brings a journal
+    transaction in a locked period, with its earlier adjustments, to what is expected: one
+    line per account for the difference of the net (debits less credits), a debit when it
+    grows and a credit when it shrinks; numbered the original's with ``-A<n>``."""
+    want = net_by_account([expected])
+    held = net_by_account([original, *adjustments])
+    change = {
+        account: want.get(account, ZERO) - held.get(account, ZERO)
+        for account in sorted(set(want) | set(held))
+    }
+    change = {account: amount for account, amount in change.items() if amount != ZERO}
+    if not change:
+        return None
+    if sum(change.values(), ZERO) != ZERO:
+        raise AdjustmentError(
+            f"{original.key}: Sage's lines and recon's differ by "
+            f"{to_str(sum(change.values(), ZERO))} of debits over credits; an adjusting entry "
+            "must balance"
+        )
+    number = str(original.header.get("trnnum") or "")
+    description = _text(f"Adjusts journal {number}", DESCRIPTION_LENGTH)
+    lines = [(account, abs(amount), amount > ZERO) for account, amount in change.items()]
+    day = first_day_of(period, mapping)
+    gl = _gl(
+        key,
+        _adjusting_number(number, key),
+        day,
+        description,
+        SOURCE_JOURNAL,
+        lines,
+        mapping,
+        voided=False,
+    )
+    year, number_of_period = mapping.period_of(day)
+    return Document(JOURNAL, key, gl, period=period_text(year, number_of_period))
+
+
+def _adjusting_job_cost(
+    expected: Document,
+    original: Document,
+    adjustments: Sequence[Document],
+    key: str,
+    period: str,
+    mapping: Mapping,
+) -> Document | None:
+    """The job cost row in the open ``period`` that brings a parts job cost row (source 3)
+    in a locked period, with its earlier adjustments, to what is expected: the same job, cost
+    code and type, the difference of ``cstamt``, numbered the original's with ``-A<n>``."""
+    held = folded(expected, original, adjustments).header
+    change = _amount(expected.header, "cstamt") - _amount(held, "cstamt")
+    if change == ZERO:
+        return None
+    number = str(original.header.get("trnnum") or "")
+    day = first_day_of(period, mapping)
+    year, number_of_period = mapping.period_of(day)
+    row: Row = {
+        **original.header,
+        "trnnum": _adjusting_number(number, key),
+        "dscrpt": _text(f"{ADJUSTS_JOB_COST}{number}", DESCRIPTION_LENGTH),
+        "trndte": day.isoformat(),
+        "actprd": str(number_of_period),
+        "postyr": str(year),
+        "status": JOB_COST_OPEN,
+        "csthrs": "0.00",
+        "cstamt": to_str(change),
+    }
+    if row.get("srcnum") != SOURCE_JOURNAL or job_cost_key(row) != key:
+        raise AdjustmentError(
+            f"{original.key}: only a parts job cost row (source {SOURCE_JOURNAL}, transaction "
+            f"{PARTS_TRANSACTION}…) takes an adjusting row; {key} would read as "
+            f"{job_cost_key(row)}"
+        )
+    return Document(JOB_COST, key, {"jobcst": (row,)}, period=period_text(year, number_of_period))

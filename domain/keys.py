@@ -14,6 +14,7 @@ from domain.documents import (
     JOB_COST,
     JOBS,
     JOURNAL,
+    SOURCE_JOURNAL,
     VENDORS,
     Row,
 )
@@ -98,11 +99,32 @@ def bill_id_of(key: str) -> str:
     return key.removeprefix(BILL_LINK)
 
 
+#: A parts job cost row recon enters to adjust one in a locked period: its transaction number
+#: is the original's with ``-A<n>`` (cut to Sage's 20 characters, so it may not name the
+#: original whole) and its description names the original's whole.
+ADJUSTS_JOB_COST = "Adjusts job cost "
+_ADJUSTING_TRANSACTION = re.compile(re.escape(PARTS_TRANSACTION) + r".*-A([1-9]\d*)")
+_ADJUSTED_TRANSACTION = re.compile(
+    re.escape(ADJUSTS_JOB_COST) + "(" + re.escape(PARTS_TRANSACTION) + r"\S+)"
+)
+
+
 def job_cost_key(row: Row) -> str:
     """A job cost row's natural key: the source transaction, job, cost code and type, and
-    the vendor or employee and pay type it carries."""
+    the vendor or employee and pay type it carries.
+
+    A parts row (source 3) numbered ``…-A<n>`` whose description is ``Adjusts job cost
+    <original's number>`` adjusts that original: its key is the original's with ``~A<n>``
+    (``adjusted_key`` reads it)."""
+    trnnum = str(row.get("trnnum"))
+    if row.get("srcnum") == SOURCE_JOURNAL:
+        adjusting = _ADJUSTING_TRANSACTION.fullmatch(trnnum)
+        original = _ADJUSTED_TRANSACTION.fullmatch(str(row.get("dscrpt") or ""))
+        if adjusting is not None and original is not None:
+            of = job_cost_key({**row, "trnnum": original.group(1), "dscrpt": None})
+            return f"{of}{ADJUSTMENT_MARK}{adjusting.group(1)}"
     key = (
-        f"{JOB_COST_ROW}{row.get('srcnum')}-{row.get('trnnum')}-{row.get('jobnum')}"
+        f"{JOB_COST_ROW}{row.get('srcnum')}-{trnnum}-{row.get('jobnum')}"
         f"-{row.get('cstcde')}-{row.get('csttyp')}"
     )
     if row.get("vndnum"):

@@ -204,12 +204,12 @@ def why_unwritable(
 def adjustment_for(
     correction: Correction, held: Sequence[Document], periods: Periods, mapping: Mapping
 ) -> Correction | str:
-    """What settles a correction that would void and re-enter a receivable or payable invoice
-    Sage may not void: the correction itself when Sage may void it, else an adjusting document
-    in the current period (a create that always waits for a person), else why only a person
-    can settle it.
+    """What settles a correction that would void and re-enter a receivable or payable invoice,
+    a journal transaction or a parts job cost row Sage may not void: the correction itself
+    when Sage may void it, else an adjusting document in the current period (a create that
+    always waits for a person), else why only a person can settle it.
 
-    An invoice is adjusted instead of replaced when anything is paid on it, when its period
+    A document is adjusted instead of replaced when anything is paid on it, when its period
     is locked, or when it has been adjusted before (re-entering it would count the earlier
     adjustments twice). Adjustments settle amounts only: a difference in another field of
     such an invoice (its job, its description) is left for a person.

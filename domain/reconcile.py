@@ -15,9 +15,12 @@ from domain.documents import (
     AP_INVOICES,
     AR_INVOICES,
     HEADER_TABLE,
+    JOB_COST,
+    JOURNAL,
     VOID_MARK,
     WRITTEN_ONLY,
     Document,
+    Row,
     collector_paused,
     ref_order,
 )
@@ -86,10 +89,40 @@ def summary(document: Document) -> dict[str, Any]:
 #: What adjusting documents (credit and debit memos in the open period) settle, per module:
 #: the header amounts summed over the original and its adjustments, and the tables they
 #: settle (the original's lines, tax detail and GL lines are then not compared).
+#: A journal transaction's adjustments (entries in the open period) settle its GL lines by the
+#: net per account (``folded``); a parts job cost row's adjustments sum with its amount.
 ADJUSTABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     AR_INVOICES: (("invttl", "taxabl", "nontax", "slstax"), ("arivln", "artxdt", "lgtnln")),
     AP_INVOICES: (("invttl", "slstax"), ("apivln", "lgtnln")),
+    JOURNAL: ((), ("lgtnln",)),
+    JOB_COST: (("cstamt",), ()),
 }
+
+
+def net_by_account(documents: Iterable[Document]) -> dict[int, Decimal]:
+    """Debits less credits per ledger account over the GL lines of ``documents`` (accounts
+    that net to zero left out)."""
+    net: dict[int, Decimal] = defaultdict(Decimal)
+    for document in documents:
+        for row in document.tables.get("lgtnln", ()):
+            debit, credit = row.get("dbtamt"), row.get("crdamt")
+            net[int(row.get("lgract") or 0)] += Decimal(debit or 0) - Decimal(credit or 0)
+    return {account: amount for account, amount in sorted(net.items()) if amount}
+
+
+def _net_lines(net: Mapping[int, Decimal], description: str | None) -> tuple[Row, ...]:
+    """GL lines holding ``net`` per account, debits first (as recon builds a transaction)."""
+    ordered = sorted(net.items(), key=lambda item: (item[1] < 0, item[0]))
+    return tuple(
+        {
+            "linnum": str(linnum),
+            "lgract": str(account),
+            "dscrpt": description,
+            "dbtamt": to_str(amount) if amount > 0 else "0.00",
+            "crdamt": "0.00" if amount > 0 else to_str(-amount),
+        }
+        for linnum, (account, amount) in enumerate(ordered, start=1)
+    )
 
 
 #: An open invoice (status 1) is what recon enters; Sage moves it to 4 (Paid) once payments and
@@ -118,7 +151,8 @@ def _as_sage_keeps_it(expected: Document, actual: Document) -> Document:
 def folded(expected: Document, original: Document, adjustments: Iterable[Document]) -> Document:
     """The original as its adjusting documents leave it, to compare with what is expected:
     each summed header amount is the original's plus the adjustments', and the tables the
-    adjustments settle are taken as expected. Everything else is the original's."""
+    adjustments settle are taken as expected (a journal's GL lines only when they net per
+    account to what is expected). Everything else is the original's."""
     summed, settled = ADJUSTABLE[original.module]
     header_table = HEADER_TABLE[original.module]
     header = dict(original.header)
@@ -130,6 +164,13 @@ def folded(expected: Document, original: Document, adjustments: Iterable[Documen
     tables[header_table] = (header, *original.tables[header_table][1:])
     for table in settled:
         tables[table] = expected.tables.get(table, ())
+    if original.module == JOURNAL:
+        # A journal's lines are settled when they net per account to what is expected; else
+        # the diff sees the net lines (their debits are the amount the adjustments leave).
+        held = net_by_account([original, *adjustments])
+        if held != net_by_account([expected]):
+            lines = original.tables.get("lgtnln", ())
+            tables["lgtnln"] = _net_lines(held, lines[0].get("dscrpt") if lines else "")
     return Document(
         original.module,
         original.key,

@@ -154,7 +154,9 @@ def payroll_month(mapping: ReconMapping, year: int, period: int) -> tuple[date, 
 
 def _job_cost_filter(key: str) -> ColumnElement[bool] | None:
     """Rows that may carry a job cost key: its source and any job the key can be read as
-    naming (the transaction number may hold "-"); the caller keeps the exact matches."""
+    naming (the transaction number may hold "-"); the caller keeps the exact matches. The
+    rows adjusting a row (``KEY~A<n>``) share its source and job, so they are read with it."""
+    key = adjusted_key(key) or key
     head = JOB_COST_HEAD.match(key)
     if head is None:
         return None

@@ -149,3 +149,74 @@ def test_a_correction_for_a_locked_period_lands_in_the_open_period(recon: Recon)
         )
     code, result = recon.reconcile()
     assert result["findings"] == [] and code == 0
+
+
+def journal_rows(db: sqlite3.Connection, postyr: int, actprd: int) -> list[tuple[Any, ...]]:
+    """The parts journals' GL lines and job cost rows of a period, as Sage holds them."""
+    lines = db.execute(
+        "SELECT t.recnum, t.trnnum, t.status, t.usrdf1, l.linnum, l.lgract, l.dbtamt, l.crdamt"
+        " FROM lgrtrn t JOIN lgtnln l ON l.recnum = t.recnum"
+        " WHERE t.srcnum = 3 AND t.postyr = ? AND t.actprd = ? ORDER BY t.recnum, l.linnum",
+        (postyr, actprd),
+    ).fetchall()
+    costs = db.execute(
+        "SELECT recnum, trnnum, jobnum, status, cstamt FROM jobcst"
+        " WHERE srcnum = 3 AND postyr = ? AND actprd = ? ORDER BY recnum",
+        (postyr, actprd),
+    ).fetchall()
+    return [*lines, *costs]
+
+
+def test_a_journal_in_a_locked_period_is_adjusted_by_an_entry_in_the_open_period(
+    recon: Recon,
+) -> None:
+    set_periods(recon, current_period=CURRENT, locked_through="2026-10")
+    with closing(sqlite3.connect(recon.workdir / "sage.db")) as db, db:
+        recnum, trnnum, key = db.execute(
+            "SELECT recnum, trnnum, usrdf1 FROM lgrtrn WHERE usrdf1 LIKE 'ST-JI-%'"
+            " AND postyr = 2026 AND actprd = 10 AND status = 1 ORDER BY recnum LIMIT 1"
+        ).fetchone()
+        # Someone typed 10.00 more on both sides of the entry, and on its job cost row.
+        db.execute(
+            "UPDATE lgtnln SET dbtamt = dbtamt + 10 WHERE recnum = ? AND dbtamt > 0", (recnum,)
+        )
+        db.execute(
+            "UPDATE lgtnln SET crdamt = crdamt + 10 WHERE recnum = ? AND crdamt > 0", (recnum,)
+        )
+        [cost] = db.execute(
+            "SELECT recnum FROM jobcst WHERE srcnum = 3 AND trnnum = ?", (trnnum,)
+        ).fetchall()
+        db.execute("UPDATE jobcst SET cstamt = cstamt + 10 WHERE recnum = ?", cost)
+        locked = journal_rows(db, 2026, 10)
+
+    code, result = recon.reconcile("--apply")
+    waiting = approve_all(recon, "parts costed in October, corrected in November")
+    assert sorted((w["module"], w["action"]) for w in waiting) == [
+        ("job_cost", "create"),
+        ("journal", "create"),
+    ]
+    assert all(w["waits_because"] == ["adjusts a locked period"] for w in waiting)
+    code, result = recon.reconcile("--apply")
+    assert len(result["applied"]["confirmed"]) == 2
+
+    with closing(sqlite3.connect(recon.workdir / "sage.db")) as db:
+        assert journal_rows(db, 2026, 10) == locked  # the locked period's rows unchanged
+        [(gl, number, status, period, usrdf1)] = db.execute(
+            "SELECT recnum, trnnum, status, actprd, usrdf1 FROM lgrtrn WHERE usrdf1 LIKE ?",
+            (f"{key}~A%",),
+        ).fetchall()
+        assert (status, period, usrdf1) == (1, 11, f"{key}~A1") and number.endswith("-A1")
+        lines = db.execute(
+            "SELECT lgract, dbtamt, crdamt FROM lgtnln WHERE recnum = ? ORDER BY linnum", (gl,)
+        ).fetchall()
+        assert sorted((a, round(d, 2), round(c, 2)) for a, d, c in lines) == [
+            (1300, 10.0, 0.0),
+            (5000, 0.0, 10.0),
+        ]
+        [(amount, cost_period, text)] = db.execute(
+            "SELECT cstamt, actprd, dscrpt FROM jobcst WHERE srcnum = 3 AND trnnum = ?",
+            (number,),
+        ).fetchall()
+        assert (round(amount, 2), cost_period, text) == (-10.0, 11, f"Adjusts job cost {trnnum}")
+    code, result = recon.reconcile()
+    assert result["findings"] == [] and code == 0
