@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,14 +24,39 @@ def _reset_postgres(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
-@pytest.fixture
-def postgres_url() -> str:
-    """The test PostgreSQL database, wiped clean (CI starts one; elsewhere the test skips)."""
+def postgres_server() -> str:
+    """The test PostgreSQL URL (CI starts one and sets it; elsewhere the test skips)."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         if os.environ.get("CI"):
             pytest.fail(f"{POSTGRES_ENV} is not set; .ci/run starts PostgreSQL and sets it")
         pytest.skip(f"{POSTGRES_ENV} not set")
+    return url
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of the caller's own on the test server (created as the test role,
+    dropped at the end), so a Sage sandbox never meets the event store tests' database."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgres_server()).set(drivername="postgresql")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conninfo = server.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The test PostgreSQL database, wiped clean (CI starts one; elsewhere the test skips)."""
+    url = postgres_server()
     _reset_postgres(url)
     return url
 

@@ -302,20 +302,27 @@ artxdt = _child(
     _required("taxamt", MONEY),
 )
 
-# 3-3-1 Cash receipts (§2.6): recnum = the invoice paid (many rows each), its own _idnum.
-acrpmt = _child(
-    "acrpmt",
-    _required("chknum", NUMBER),
-    _optional("chkdte", Date()),
-    _required("amount", MONEY),
-    _required("dsctkn", MONEY),
-    _required("aplcrd", MONEY),
-    _required("actper", CODE),
-    _required("postyr", YEAR),
-    _required("lgrrec", RECNUM),
-    _required("jobnum", RECNUM),  # denormalised; NOT NULL as on acrinv
-    _optional("invdte", Date()),
-)
+
+def _payments(name: str, *party: Column[Any]) -> Table:
+    """A payments table (3-3-1 ``acrpmt``, 4-3 ``acppmt``, §2.6, §2.10): recnum = the invoice
+    paid (many rows each), each row its own _idnum; ``party`` are the denormalised columns."""
+    return _child(
+        name,
+        _required("chknum", NUMBER),
+        _optional("chkdte", Date()),
+        _required("amount", MONEY),
+        _required("dsctkn", MONEY),
+        _required("aplcrd", MONEY),
+        _required("actper", CODE),
+        _required("postyr", YEAR),
+        _required("lgrrec", RECNUM),
+        *party,
+        _optional("invdte", Date()),
+    )
+
+
+# 3-3-1 Cash receipts; jobnum denormalised, NOT NULL as on acrinv.
+acrpmt = _payments("acrpmt", _required("jobnum", RECNUM))
 
 # -- general ledger ----------------------------------------------------------------------------
 
@@ -542,21 +549,8 @@ apivln = _child(
     _required("invamt", MONEY),
 )
 
-# 4-3 Vendor payments (§2.10): same shape as acrpmt, keyed by the invoice paid.
-acppmt = _child(
-    "acppmt",
-    _required("chknum", NUMBER),
-    _optional("chkdte", Date()),
-    _required("amount", MONEY),
-    _required("dsctkn", MONEY),
-    _required("aplcrd", MONEY),
-    _required("actper", CODE),
-    _required("postyr", YEAR),
-    _required("lgrrec", RECNUM),
-    _required("vndnum", RECNUM),
-    _optional("jobnum", RECNUM),  # as acpinv.jobnum
-    _optional("invdte", Date()),
-)
+# 4-3 Vendor payments; the vendor, and the job as on acpinv (nullable).
+acppmt = _payments("acppmt", _required("vndnum", RECNUM), _optional("jobnum", RECNUM))
 
 # -- payroll ---------------------------------------------------------------------------------
 

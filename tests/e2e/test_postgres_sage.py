@@ -3,17 +3,14 @@ SQL Server does: only sage.url changes, and it ends at 0 findings."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from cli.config import write_config
 from cli.demo import embedded_config
-from tests.conftest import POSTGRES_ENV
+from tests.conftest import postgres_database
 from tests.e2e.conftest import Recon
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -21,25 +18,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 @pytest.fixture
 def sage_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for the Sage sandbox on the test server (created as the
-    test role, dropped at the end), so it never meets the event store tests' database."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set; .ci/run starts PostgreSQL and sets it")
-        pytest.skip(f"{POSTGRES_ENV} not set")
-    import psycopg
-
-    server = make_url(url).set(drivername="postgresql")
-    name = f"recon_sage_e2e_{uuid.uuid4().hex[:12]}"
-    conninfo = server.render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A fresh PostgreSQL database for the Sage sandbox, dropped at the end."""
+    with postgres_database("recon_sage_e2e") as url:
+        yield url
 
 
 def test_the_whole_job_runs_on_a_postgresql_hosted_sage_sandbox(
