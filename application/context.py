@@ -41,7 +41,7 @@ class Context:
         """Bring the read model up to the end of the log; returns events applied."""
         return self.read_model.catch_up(self.store)
 
-    def sage(self) -> SageReader:
+    def sage(self) -> LinkedReader:
         """Sage as recon answers for it: adopted records under recon's keys (LinkedReader)."""
         return LinkedReader(self.unlinked_sage(), self.read_model)
 
@@ -84,6 +84,10 @@ class LinkedReader:
                     by = self._links.setdefault(link["module"], {})
                     by[link["sage_key"]] = link["source_key"]
         return self._links.get(module, {})
+
+    def adopted(self, module: str) -> frozenset[str]:
+        """recon's keys of the records it adopted in ``module`` (read under those keys)."""
+        return frozenset(self.links(module).values())
 
     def read(self, module: str, period: str | None) -> list[Document]:
         return self._relabel(module, self.reader.read(module, period))

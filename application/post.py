@@ -392,7 +392,8 @@ class _Run:
             held = [d for d in held if d.key == want.key]
         if len([d for d in active if d.key == want.key]) > 1:
             return False  # a duplicate is settled by its own finding, never by writing more
-        return any(f.kind != UNEXPECTED for f in diff(entry.module, [want], held))
+        found = diff(entry.module, [want], held, adopted=self.reader.adopted(entry.module))
+        return any(f.kind != UNEXPECTED for f in found)
 
     def target(self, entry: Posting, held: list[Document]) -> tuple[str, list[int | str]]:
         """The action to write and the Sage records it acts on, as just read: a replacement

@@ -7,7 +7,6 @@ from typing import Any
 
 from application.adopt import AdoptReport, adopt, ours
 from application.context import Context, LinkedReader
-from domain.adoption import as_adopted
 from domain.documents import DAILY_PAYROLL, MODULES, Document, Row
 from domain.payroll import converted
 from domain.ports import SageReader
@@ -35,15 +34,6 @@ def reconcile(
     for module in modules:
         expected, problems = ctx.read_model.expected(module, period)
         actual = reader.read(module, period)
-        adopted_keys = set(reader.links(module).values())
-        if adopted_keys:
-            # An adopted invoice is held to the figures the books carry, not to the way the
-            # office keyed its lines (domain/adoption.py: ADOPTED_COLUMNS).
-            wanted = {document.key: document for document in expected}
-            actual = [
-                as_adopted(wanted[d.key], d) if d.key in adopted_keys and d.key in wanted else d
-                for d in actual
-            ]
         if module == DAILY_PAYROLL:
             # Lines the office converted into timecards are settled: never entered again.
             gone = converted(expected, actual, reader.timecards(period))
@@ -56,6 +46,7 @@ def reconcile(
                 in_scope=in_scope(module, ctx.mapping, scope),
                 accepted=settled,
                 unmapped=problems,
+                adopted=reader.adopted(module),
             )
         )
         sources, sage = adopted.held_back(module)

@@ -12,20 +12,12 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.documents import (
-    AP_INVOICES,
-    AR_INVOICES,
-    CLIENTS,
-    HEADER_TABLE,
-    JOBS,
-    VENDORS,
-    Document,
-)
+from domain.documents import AP_INVOICES, AR_INVOICES, CLIENTS, JOBS, VENDORS
 from domain.reconcile import AMBIGUOUS_MATCH, Finding
 from domain.records import RECORD_NAMESPACE
 
@@ -298,31 +290,3 @@ class TakenNumbers(Aggregate):
     def _noted(self, kind: str, numbers: list[int]) -> None:
         # The event names its kind: projections read it without loading the aggregate.
         self.numbers = numbers
-
-
-#: What recon answers for on an invoice it adopted: the figures the books carry (amounts, tax,
-#: vendor, type, status, period) and its number. The job the office billed it to, the
-#: description, dates other than the period, the line layout, the tax detail rows and the GL
-#: distribution are how the office keyed it, and stay the office's.
-ADOPTED_COLUMNS: dict[str, tuple[str, ...]] = {
-    AR_INVOICES: (
-        "invnum", "invtyp", "status", "taxdst", "taxabl", "nontax", "slstax", "invttl",
-        "actper", "postyr", "usrdf1",
-    ),
-    AP_INVOICES: (
-        "invnum", "vndnum", "invtyp", "status", "slstax", "invttl", "actper", "postyr", "usrdf1",
-    ),
-}  # fmt: skip
-
-
-def as_adopted(expected: Document, actual: Document) -> Document:
-    """``actual`` (an invoice recon adopted) as the diff should see it: the columns recon
-    answers for as Sage holds them, everything else as recon expects it (so it never differs).
-    Other modules' documents are returned as they are."""
-    columns = ADOPTED_COLUMNS.get(actual.module)
-    if columns is None or expected.module != actual.module:
-        return actual
-    header_table = HEADER_TABLE[actual.module]
-    header = {**expected.header, **{c: actual.header.get(c) for c in columns}}
-    tables = {**expected.tables, header_table: (header,)}
-    return replace(actual, tables=tables)

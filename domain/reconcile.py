@@ -219,6 +219,34 @@ def differing_fields(
     return want, got
 
 
+#: What recon answers for on an invoice it adopted: the figures the books carry (amounts, tax,
+#: vendor, type, status, period) and its number. The job the office billed it to, the
+#: description, dates other than the period, the line layout, the tax detail rows and the GL
+#: distribution are how the office keyed it, and stay the office's.
+ADOPTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    AR_INVOICES: (
+        "invnum", "invtyp", "status", "taxdst", "taxabl", "nontax", "slstax", "invttl",
+        "actper", "postyr", "usrdf1",
+    ),
+    AP_INVOICES: (
+        "invnum", "vndnum", "invtyp", "status", "slstax", "invttl", "actper", "postyr", "usrdf1",
+    ),
+}  # fmt: skip
+
+
+def as_adopted(expected: Document, actual: Document) -> Document:
+    """``actual`` (an invoice recon adopted) as the diff should see it: the columns recon
+    answers for as Sage holds them, everything else as recon expects it (so it never differs).
+    Other modules' documents are returned as they are."""
+    columns = ADOPTED_COLUMNS.get(actual.module)
+    if columns is None or expected.module != actual.module:
+        return actual
+    header_table = HEADER_TABLE[actual.module]
+    header = {**expected.header, **{c: actual.header.get(c) for c in columns}}
+    tables = {**expected.tables, header_table: (header,)}
+    return replace(actual, tables=tables)
+
+
 def _compare(expected: Document, actual: Document) -> list[Finding]:
     actual = _as_sage_keeps_it(expected, actual)
     # Equal rows have equal digests: comparing them first spares the serialising and hashing
@@ -257,8 +285,11 @@ def diff(
     in_scope: Callable[[Document], bool] = lambda _document: True,
     accepted: Collection[str] = (),
     unmapped: Mapping[str, str] | None = None,
+    adopted: Collection[str] = (),
 ) -> list[Finding]:
     """Pair expected and actual documents by key and say how they differ.
+
+    ``adopted`` are the keys of documents recon adopted: compared as ``as_adopted`` says.
 
     - an expected void document is satisfied by no active document in Sage;
     - void documents in Sage only count when nothing active carries their key;
@@ -315,10 +346,11 @@ def diff(
                     refs,
                 )
             )
-        elif adjusting:
-            findings.extend(_compare(want, folded(want, have[0], adjusting)))
         else:
-            findings.extend(_compare(want, have[0]))
+            held = as_adopted(want, have[0]) if want.key in adopted else have[0]
+            if adjusting:
+                held = folded(want, held, adjusting)
+            findings.extend(_compare(want, held))
     for stray_adjustments in adjustments.values():  # adjusting a document nobody expects
         for document in stray_adjustments:
             active[document.key].append(document)
