@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from application.context import Context
 from domain.ports import SourceFeed
-from domain.records import Known, observe, reject
+from domain.records import Known, delete, observe, reject
 from domain.source import SOURCE_KINDS, PayloadError, to_payload
 
 #: Seconds each run starts before its kind's cursor: records updated in the same second as
@@ -26,17 +26,20 @@ class IngestReport:
     fetched: Counter[str] = field(default_factory=Counter)
     appended: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
+    deleted: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: IngestReport) -> None:
         self.fetched.update(other.fetched)
         self.appended.update(other.appended)
         self.rejected.update(other.rejected)
+        self.deleted.update(other.deleted)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "fetched": dict(self.fetched),
             "appended": dict(self.appended),
             "rejected": dict(self.rejected),
+            "deleted": dict(self.deleted),
         }
 
 
@@ -90,6 +93,43 @@ def ingest(
         if high is not None:
             model.advance(feed.system, kind, high if safe is None else min(high, safe))
         model.forget_seen(feed.system, kind)
+    return report
+
+
+def ingest_ids(
+    ctx: Context, feed: SourceFeed, kind: str, source_ids: Iterable[str]
+) -> IngestReport:
+    """Record what the source holds now for each named entity (a change notice names them).
+
+    Each is fetched afresh, whatever the notice said happened: notices come late, twice
+    and out of order, so only the fetch says what holds. One the source no longer has is
+    recorded as deleted (once; an entity recon never saw is not recorded at all). Cursors
+    do not move: polling stays the backstop for whatever no notice named.
+    """
+    report = IngestReport()
+    ids = list(dict.fromkeys(source_ids))
+    ctx.catch_up()
+    found: list[dict[str, Any]] = []
+    gone: list[str] = []
+    for source_id in ids:
+        raw = feed.fetch(kind, source_id)
+        if raw is None:
+            gone.append(source_id)
+        else:
+            found.append(raw)
+    report.fetched[kind] += len(found)
+    decided, rejected, _ = _decide(ctx, feed, kind, found) if found else ([], 0, [])
+    held = ctx.read_model.known(feed.system, kind, gone)
+    deletions = [
+        event
+        for event in (delete(held.get(i), feed.system, kind, i) for i in gone)
+        if event is not None
+    ]
+    ctx.store.record([*decided, *deletions])
+    ctx.catch_up()
+    report.appended[kind] += len(decided) + len(deletions)
+    report.rejected[kind] += rejected
+    report.deleted[kind] += len(deletions)
     return report
 
 

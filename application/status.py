@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 from application.adopt import ours
@@ -21,9 +23,62 @@ def status(ctx: Context) -> dict[str, Any]:
     result["adopted"] = ctx.read_model.link_counts()  # Sage records linked, per module
     invoices = ctx.read_model.snapshots(SERVICETRADE, "invoice", Invoice)
     result["skipped_invoices"] = skipped_invoices(invoices)
+    sync = sync_status(ctx)
+    if sync is not None:
+        result["sync"] = sync
     if ctx.reader is not None:
         result["tie_outs"] = tie_out(ctx)
     return result
+
+
+#: An agent that has not written its state for this long is not running (it writes each
+#: cycle, at least every few seconds).
+STALE_SECONDS = 30.0
+
+
+def sync_status(ctx: Context, now: float | None = None) -> dict[str, Any] | None:
+    """The sync agent as it last described itself: running or not, its last cycle, the
+    relay, the health of each part, and per source kind how far behind it may be
+    (``lag_seconds``: since the kind was last known complete, by a poll or, with the relay
+    connected and nothing pending, by the last cycle). None when no agent ever ran."""
+    states = ctx.read_model.sync_state()
+    agent = states.get("agent")
+    if agent is None:
+        return None
+    now = time.time() if now is None else now
+    updated = float(agent.get("updated_unix") or 0.0)
+    running = bool(agent.get("running")) and now - updated < STALE_SECONDS
+    relay = states.get("relay")
+    pushed = (
+        running
+        and relay is not None
+        and relay.get("state") == "connected"
+        and not agent.get("pending_notices")
+    )
+    kinds: dict[str, Any] = {}
+    for subject, state in sorted(states.items()):
+        if not subject.startswith("kind:"):
+            continue
+        polled = _unix(state.get("polled_at"))
+        since_poll = None if polled is None else round(now - polled)
+        lag = since_poll
+        if pushed and subject.startswith("kind:servicetrade/"):
+            lag = round(now - updated) if lag is None else min(lag, round(now - updated))
+        kinds[subject[len("kind:") :]] = {**state, "since_poll_seconds": since_poll,
+                                         "lag_seconds": lag}  # fmt: skip
+    return {
+        "running": running,
+        **{k: v for k, v in agent.items() if k not in ("running", "updated_unix")},
+        "seconds_since_update": round(now - updated),
+        "relay": relay,
+        "kinds": kinds,
+    }
+
+
+def _unix(text: Any) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def tie_out(ctx: Context) -> dict[str, Any]:

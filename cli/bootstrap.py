@@ -84,9 +84,21 @@ def sage_tax_if_reachable(config: Config) -> Mapping:
 
 
 @contextmanager
-def context(config: Config, *, with_sage: bool = True) -> Iterator[Context]:
-    """Everything a use case needs, caught up to the end of the log, closed on the way out."""
+def context(
+    config: Config, *, with_sage: bool = True, lease: str | None = None, wait: bool = False
+) -> Iterator[Context]:
+    """Everything a use case needs, caught up to the end of the log, closed on the way out.
+
+    With ``lease`` (the command, e.g. "reconcile --apply"), first takes the Sage company's
+    one-writer lease and holds it for the whole block (``cli.common.posting_lease``: refused,
+    exit 3; with ``wait``, waits for it).
+    """
     with ExitStack() as stack:
+        if lease is not None:
+            from cli.common import posting_lease
+
+            # Before anything is read: a second writer reads what the first one wrote.
+            stack.enter_context(posting_lease(config, lease, wait=wait))
         store = Store(config.store_url, config.cipher_key)
         stack.callback(store.close)
         engine = create_projection_engine(config.store_url)
@@ -137,12 +149,13 @@ class Sources:
 
 
 @contextmanager
-def sources(config: Config) -> Iterator[Sources]:
+def sources(config: Config, *, live: bool = False) -> Iterator[Sources]:
     """Both feeds, closed (and any simulator stopped) on the way out.
 
     When either base URL is "embedded", one simulator runs in this process (a single world
     serving both APIs on one loopback port), configured from ``servicetrade.simulator``, and
-    the embedded feeds talk to it over HTTP with the simulator's own credentials.
+    the embedded feeds talk to it over HTTP with the simulator's own credentials. With
+    ``live`` (``recon sync``), that world runs at ``servicetrade.simulator.pace``.
     """
     st, pl = config.servicetrade, config.partsledger
     with ExitStack() as stack:
@@ -160,6 +173,7 @@ def sources(config: Config) -> Iterator[Sources]:
                     start=date.fromisoformat(sim.start_date),
                     scale=sim.scale,
                     state_file=Path(sim.state_file) if sim.state_file else None,
+                    pace=sim.pace if live and sim.pace else None,
                 )
             )
             if st.base_url == EMBEDDED:

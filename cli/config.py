@@ -42,7 +42,7 @@ EMBEDDED = "embedded"
 AUTH_MODES = ("oauth2", "session")
 SINKS = ("sql", "files")
 #: Keys whose values never appear in an error message, whatever is wrong with them.
-SECRET_KEYS = frozenset({"password", "client_secret", "cipher_key"})
+SECRET_KEYS = frozenset({"password", "client_secret", "cipher_key", "token"})
 STORE_URL_FORMS = "sqlite:///path/to/recon.db or postgresql://user:password@host:port/database"
 
 
@@ -176,6 +176,8 @@ def _one_of(*choices: str) -> Expect:
 Seconds = Annotated[int, Gt(0), Expect("a whole number of seconds above 0")]
 Overlap = Annotated[int, Ge(0), Expect("a whole number of seconds, 0 or more")]
 Scale = Annotated[int, Ge(1), Expect("a whole number, 1 or more")]
+Pace = Annotated[int, Interval(ge=0, le=1440), Expect("simulated minutes per second, 0 to 1440")]
+Port = Annotated[int, Interval(ge=0, le=65535), Expect("a port number 0-65535 (0: any free one)")]
 NumberStart = Annotated[int, Gt(0), Expect("a whole number above 0")]
 Days = Annotated[int, Ge(0), Expect("a whole number of days, 0 or more")]
 Month = Annotated[int, Interval(ge=1, le=12), Expect("1 to 12")]
@@ -282,6 +284,9 @@ class SimulatorSettings(Table):
     state_file: str = ""  # the world is loaded from and saved to it; "": made afresh each run
     scale: Scale = 1
     start_date: IsoDate = "2026-10-01"
+    #: How fast the embedded world runs while `recon sync` runs (simulated minutes per real
+    #: second; 0: it stands still). Other commands see it as it stands.
+    pace: Pace = 20
 
 
 class ServiceTradeSettings(Table):
@@ -368,6 +373,50 @@ class SageSettings(Table):
 
     def periods(self) -> Periods:
         return Periods(self.current_period, self.locked_through)
+
+
+RELAY_MODES = (EMBEDDED, "remote", "off")
+
+
+class RelaySettings(Table):
+    """Where `recon sync` hears of ServiceTrade's changes (docs/relay.md).
+
+    embedded: a relay runs inside `recon sync` on loopback and its URL is registered as the
+    webhook (the demo; a site whose ServiceTrade can reach this machine). remote: a relay run
+    elsewhere (`recon relay serve`), reached at ``url`` with this agent's ``token``, and
+    ``hook_url`` is the public URL ServiceTrade posts to. off: polling only.
+    """
+
+    mode: Annotated[str, _one_of(*RELAY_MODES)] = EMBEDDED
+    url: str = ""  # wss://relay.example.com:8781
+    token: str = Field(default="", repr=False)
+    hook_url: str = ""  # https://relay.example.com/hooks/<secret>
+    ca_file: str = ""  # a CA bundle for a relay with a private certificate
+    hook_port: Port = 0  # the embedded relay's webhook port on loopback
+    store: str = ""  # the embedded relay's store; "": relay.db beside the event store
+
+    @model_validator(mode="after")
+    def _remote(self) -> Self:
+        if self.mode == "remote":
+            _problems(
+                "relay",
+                [
+                    ((key,), _needed("mode remote needs url, token and hook_url"), "")
+                    for key in ("url", "token", "hook_url")
+                    if not getattr(self, key)
+                ],
+            )
+            if not self.url.startswith(("ws://", "wss://")):
+                why = _expected("a WebSocket URL, e.g. wss://relay.example.com:8781")
+                _problems("relay", [(("url",), why, self.url)])
+        return self
+
+
+class SyncSettings(Table):
+    """How `recon sync` paces itself."""
+
+    poll_interval_seconds: Seconds = 60  # each source polled, and Sage checked, this often
+    backoff_max_seconds: Seconds = 300  # the longest wait before trying a failed part again
 
 
 class StoreSettings(Table):
@@ -476,6 +525,8 @@ class ReconToml(Table):
     mapping: MappingSettings
     tax: TaxSettings = Field(default_factory=TaxSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    relay: RelaySettings = Field(default_factory=RelaySettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @model_validator(mode="after")
     def _districts_exist(self) -> Self:
@@ -551,6 +602,8 @@ class Config:
     user: str = ReconToml.model_fields["user"].default
     policy: Policy = DEFAULT_POLICY  # what posts without a person
     periods: Periods = NO_PERIODS  # Sage's current period and locks
+    relay: RelaySettings = dataclasses.field(default_factory=RelaySettings)
+    sync: SyncSettings = dataclasses.field(default_factory=SyncSettings)
 
 
 # What pydantic's complaints about a value's TOML type mean, in recon.toml's words.
@@ -681,6 +734,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             user=toml.user,
             policy=toml.policy.to_policy(),
             periods=toml.sage.periods(),
+            relay=toml.relay,
+            sync=toml.sync,
         )
     # Raised outside the except block so the ValidationError is not even its __context__: its
     # text repeats every value given, secrets included, and a traceback would print it.
@@ -730,6 +785,8 @@ def default_config(workdir: Path) -> dict[str, Any]:
             "drop_folder": str(workdir / "sage-drop"),
         },
         "policy": _defaults(PolicySettings, "unattended"),
+        "relay": _defaults(RelaySettings, "mode"),
+        "sync": _defaults(SyncSettings, "poll_interval_seconds", "backoff_max_seconds"),
         "mapping": {
             "ar_control_account": 1200,
             "default_income_account": 4000,

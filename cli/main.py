@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli import demo, ingest, postings, reconcile, resolve, sandbox, sim, status
+from cli import demo, ingest, postings, reconcile, relay, resolve, sandbox, sim, status, sync
 
 app = typer.Typer(
     help="Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.",
@@ -25,6 +25,8 @@ app.command()(postings.reject)
 app.command()(status.status)
 app.add_typer(status.quarantine_app, name="quarantine")
 app.command()(reconcile.replay)
+app.command()(sync.sync)
+app.add_typer(relay.app, name="relay")
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import ConfigOption, JsonOption, fail, load, print_json
+from cli.common import ConfigOption, JsonOption, WaitOption, fail, load, print_json
 
 IdsArgument = Annotated[
     list[str] | None,
@@ -102,6 +102,7 @@ def approve(
     by: ByOption = None,
     config: ConfigOption = Path("recon.toml"),
     as_json: JsonOption = False,
+    wait: WaitOption = False,
 ) -> None:
     """Approve postings that wait; the next `recon reconcile --apply` posts them."""
     from application.approve import ApprovalError
@@ -112,7 +113,7 @@ def approve(
         raise typer.BadParameter("give posting ids, or --all")
     who = _decision(why, by)
     cfg = load(config)
-    with context(cfg, with_sage=False) as ctx:
+    with context(cfg, with_sage=False, lease="approve", wait=wait) as ctx:
         try:
             rows = run(ctx, ids or [], who, why, every=every)
         except ApprovalError as exc:
@@ -135,6 +136,7 @@ def reject(
     by: ByOption = None,
     config: ConfigOption = Path("recon.toml"),
     as_json: JsonOption = False,
+    wait: WaitOption = False,
 ) -> None:
     """Reject postings: never written, nor proposed again unless what Sage should hold changes."""
     from application.approve import ApprovalError
@@ -145,7 +147,7 @@ def reject(
         raise typer.BadParameter("give the ids of the postings to reject")
     who = _decision(why, by)
     cfg = load(config)
-    with context(cfg, with_sage=False) as ctx:
+    with context(cfg, with_sage=False, lease="reject", wait=wait) as ctx:
         try:
             rows = run(ctx, ids, who, why)
         except ApprovalError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,6 +14,7 @@ from cli.common import (
     EXIT_OK,
     ConfigOption,
     JsonOption,
+    WaitOption,
     check_period,
     load,
     print_json,
@@ -34,6 +37,35 @@ def _modules(module: list[str] | None) -> list[str]:
     return chosen
 
 
+@contextmanager
+def _opened(
+    cfg: Config, command: str, *, apply: bool, wait: bool
+) -> Iterator[tuple[Context, bool]]:
+    """The context, and whether this run adopts what the office keyed into Sage.
+
+    With --apply, under the one-writer lease (held by another recon: exit 3, or with --wait
+    wait for it). Without, under the lease only when it is free, never waiting: adoption
+    records events that judge which Sage records are the office's, and a document another
+    recon is writing meanwhile would be judged the office's. So with another recon posting,
+    a run without --apply adopts nothing, and says so."""
+    from cli.bootstrap import context
+    from cli.common import lease_if_free
+
+    with ExitStack() as stack:
+        adopting = True
+        if not apply:
+            lease = lease_if_free(
+                cfg,
+                f"{command} (adopting records keyed in Sage)",
+                otherwise="records keyed into Sage by hand are not adopted this run",
+            )
+            adopting = lease is not None
+            if lease is not None:
+                stack.enter_context(lease)
+        lease_name = f"{command} --apply" if apply else None
+        yield stack.enter_context(context(cfg, lease=lease_name, wait=wait)), adopting
+
+
 def reconcile(
     config: ConfigOption = Path("recon.toml"),
     module: Annotated[
@@ -42,18 +74,22 @@ def reconcile(
     period: Annotated[str | None, typer.Option(help="Posting period YYYY-MM.")] = None,
     as_json: JsonOption = False,
     apply: Annotated[bool, typer.Option("--apply", help="Post the corrections.")] = False,
+    wait: WaitOption = False,
 ) -> None:
-    """Compare what Sage holds with what it should hold; exit 1 when anything differs."""
+    """Compare what Sage holds with what it should hold; exit 1 when anything differs.
+
+    With --apply, only one recon posts to a Sage company at a time: another one posting makes
+    this one exit 3 naming it, or with --wait wait for it. Without --apply nothing waits; with
+    another recon posting, this run adopts nothing the office keyed into Sage."""
     from application import post
     from application.reconcile import reconcile as run
-    from cli.bootstrap import context
     from domain.documents import AR_INVOICES
 
     check_period(period)
     modules = _modules(module)
     cfg = load(config)
-    with context(cfg) as ctx:
-        findings = run(ctx, modules, period)
+    with _opened(cfg, "reconcile", apply=apply, wait=wait) as (ctx, adopting):
+        findings = run(ctx, modules, period, adopting=adopting)
         result: dict[str, Any] = {
             "period": period,
             "modules": modules,
@@ -119,17 +155,17 @@ def replay(
     config: ConfigOption = Path("recon.toml"),
     as_json: JsonOption = False,
     apply: Annotated[bool, typer.Option("--apply", help="Post what Sage is missing.")] = False,
+    wait: WaitOption = False,
 ) -> None:
     """After a Sage restore (or a mapping change): rebuild every projection from the event log,
     then reconcile every module; with --apply, post exactly what Sage no longer holds."""
     from application import post
     from application.reconcile import reconcile as run
-    from cli.bootstrap import context
 
     cfg = load(config)
-    with context(cfg) as ctx:
+    with _opened(cfg, "replay", apply=apply, wait=wait) as (ctx, adopting):
         events = ctx.read_model.rebuild(ctx.store)
-        findings = run(ctx)
+        findings = run(ctx, adopting=adopting)
         result: dict[str, Any] = {
             "replayed_events": events,
             "findings": [f.to_json() for f in findings],

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import ConfigOption, fail, load
+from cli.common import ConfigOption, WaitOption, fail, load
 
 
 def resolve(
@@ -18,6 +18,7 @@ def resolve(
     why: Annotated[str, typer.Option(help="Why (kept with the decision).")] = "",
     by: Annotated[str | None, typer.Option(help="Who decides (default: the OS user).")] = None,
     config: ConfigOption = Path("recon.toml"),
+    wait: WaitOption = False,
 ) -> None:
     """Settle a document in Sage that recon did not expect."""
     from application.resolve import ResolveError
@@ -31,7 +32,7 @@ def resolve(
         raise typer.BadParameter("say why, e.g. --why 'deposit entered by the office'")
     cfg = load(config)
     who = by or getpass.getuser()
-    with context(cfg) as ctx:
+    with context(cfg, lease="resolve", wait=wait) as ctx:
         try:
             report = run(ctx, key, ACCEPT if accept else VOID, who, why)
         except ResolveError as exc:

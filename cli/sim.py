@@ -57,7 +57,7 @@ def _announce(sim: RunningSimulator) -> None:
     typer.echo(f"ServiceTrade + PartsLedger simulator listening on {sim.root_url}")
     typer.echo(f"  ServiceTrade:   {sim.base_url}")
     typer.echo(f"  PartsLedger:    {sim.partsledger_url}")
-    typer.echo(f"  control API:    {sim.control_url}  (state, advance, faults, reset)")
+    typer.echo(f"  control API:    {sim.control_url}  (state, advance, faults, webhooks, reset)")
     typer.echo(f"  session login:  username {USERNAME!r}  password {PASSWORD!r}")
     typer.echo(f"  OAuth2 client:  client_id {CLIENT_ID!r}  client_secret {CLIENT_SECRET!r}")
     typer.echo(
@@ -68,6 +68,8 @@ def _announce(sim: RunningSimulator) -> None:
         f"  seed {summary['seed']}, scale {summary['scale']}, time zone {summary['timezone']}, "
         f"simulated today {summary['today']}; counts {summary['counts']}"
     )
+    if summary.get("pace"):
+        typer.echo(f"  live: {summary['pace']} simulated minutes per second")
     typer.echo("Press Ctrl-C to stop.")
 
 
@@ -93,6 +95,15 @@ def serve_command(
         ),
     ] = "",
     quiet: Annotated[bool, typer.Option(help="Do not log each request.")] = False,
+    pace: Annotated[
+        int,
+        typer.Option(
+            help="Run the world live: simulated minutes per real second (0: the clock moves "
+            "only when told).",
+            min=0,
+            max=1440,
+        ),
+    ] = 0,
 ) -> None:
     """Serve the simulated ServiceTrade and PartsLedger APIs until interrupted."""
     from simulator import serve
@@ -109,6 +120,7 @@ def serve_command(
             state_file=state_file or None,
             quiet=quiet,
             on_ready=_announce,
+            pace=pace or None,
         )
     except OSError as exc:
         typer.echo(f"cannot listen on {host}:{port}: {exc}", err=True)

@@ -14,12 +14,14 @@ quarantine_app = typer.Typer(help="Source records whose payloads failed validati
 
 def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = False) -> None:
     """What the event store holds, what Sage should hold, and the postings."""
+    from adapters.lease import current_holder
     from application.status import status as run
     from cli.bootstrap import context
 
     cfg = load(config)
     with context(cfg) as ctx:
         data = run(ctx)
+    data["writer_lease"] = current_holder(cfg.store_url, cfg.sage.url)
     if as_json:
         print_json(data)
         return
@@ -48,6 +50,11 @@ def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = Fals
         )
         if name == "ar_invoices":
             _receivables(tie)
+    lease = data["writer_lease"]
+    if lease is not None and lease.get("held"):
+        typer.echo(f"posting to Sage now: {lease['description']}")
+    if "sync" in data:
+        _sync(data["sync"])
     skipped = data.get("skipped_invoices", [])
     typer.echo(f"invoices handed to accounting and not posted: {len(skipped) or 'none'}")
     for row in skipped:
@@ -74,6 +81,43 @@ def _receivables(tie: dict[str, Any]) -> None:
             f"  {row['invoice']}: ServiceTrade {row['servicetrade']}, expected "
             f"{row['expected']}, Sage {row['sage']}{why}"
         )
+
+
+def _sync(sync: dict[str, Any]) -> None:
+    """The sync agent: running or not, its last cycle, the relay, each part's health, and
+    how far behind each source kind may be."""
+    if sync["running"]:
+        last = sync.get("last_cycle") or {}
+        typer.echo(
+            f"sync: running since {sync.get('started')}, {sync.get('cycles', 0)} cycles, "
+            f"last at {last.get('at', 'not yet')} ({sync['seconds_since_update']} s ago)"
+        )
+    else:
+        typer.echo(
+            f"sync: not running (last seen {sync.get('updated') or sync.get('stopped')}, "
+            f"{sync['seconds_since_update']} s ago)"
+        )
+    relay = sync.get("relay")
+    if relay:
+        acked = relay.get("last_acked")
+        error = f", {relay['last_error']}" if relay.get("last_error") else ""
+        typer.echo(
+            f"  relay: {relay.get('state')}, last acknowledged notice "
+            f"{'none' if acked is None else acked}{error}"
+        )
+    for part, health in (sync.get("health") or {}).items():
+        if health.get("ok"):
+            typer.echo(f"  {part}: ok")
+        else:
+            retry = health.get("retry_in_seconds")
+            again = "" if retry is None else f"; trying again in {retry} s"
+            typer.echo(f"  {part}: unavailable ({health.get('error')}){again}")
+    if sync.get("waiting_for_lease"):
+        typer.echo(f"  waiting for the writer lease: {sync['waiting_for_lease']}")
+    typer.echo(f"  postings waiting for approval: {sync.get('postings_waiting_for_approval', 0)}")
+    for kind, state in (sync.get("kinds") or {}).items():
+        lag = state.get("lag_seconds")
+        typer.echo(f"  {kind:26} lag {'unknown' if lag is None else f'{lag} s'}")
 
 
 @quarantine_app.command("list")

@@ -59,6 +59,52 @@ class SourceFeed(Protocol):
 
     def updated_of(self, raw: dict[str, Any]) -> int | None: ...
 
+    def fetch(self, kind: str, source_id: str) -> dict[str, Any] | None:
+        """One record's raw form as the source holds it now; None when it no longer exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeNotice:
+    """A source system's word that an entity changed: ids only (its content is fetched).
+
+    ``seq`` orders notices on the stream they came by; ``action`` is what the source says
+    happened (created, updated or deleted), though only a fetch says what holds now.
+    """
+
+    seq: int
+    system: str
+    kind: str
+    source_id: str
+    action: str
+    timestamp: int | None = None
+
+
+class ChangeNotices(Protocol):
+    """A stream of change notices (the relay's), acknowledged once recorded."""
+
+    def take(self, timeout: float) -> Sequence[ChangeNotice]:
+        """The notices waiting, in order; waits up to ``timeout`` seconds for the first."""
+
+    def ack(self, seq: int) -> None:
+        """Every notice up to ``seq`` is recorded: the stream never sends them again."""
+
+    def gaps(self) -> int:
+        """How many times the stream lost notices (older than its backlog) since last asked:
+        a poll of everything covers them."""
+
+    def describe(self) -> dict[str, Any]:
+        """The stream's state for ``recon status``: connection, last acknowledged, error."""
+
+
+class WebhookRegistry(Protocol):
+    """A source system's webhook registrations (ServiceTrade's /webhook)."""
+
+    def webhooks(self) -> list[dict[str, Any]]: ...
+
+    def create_webhook(self, hook_url: str, kinds: Sequence[str]) -> dict[str, Any]: ...
+
+    def delete_webhook(self, webhook_id: str) -> None: ...
+
 
 class InvoiceStatusWriter(Protocol):
     """Tells the source system an invoice reached the books (or why it could not)."""

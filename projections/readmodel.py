@@ -38,6 +38,8 @@ from projections.tables import (
     sage_number,
     sage_taken,
     source_state,
+    sync_state,
+    upsert,
 )
 
 S = TypeVar("S", bound=Snapshot)
@@ -218,6 +220,26 @@ class ReadModel:
     ) -> list[int | None]:
         with self.engine.begin() as conn:
             return ingest_state.seen_again(conn, system, kind, stamps)
+
+    # -- the sync agent's own state ------------------------------------------------------
+
+    def sync_state(self) -> dict[str, dict[str, Any]]:
+        """What the sync agent last wrote, per subject."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(sync_state.c.subject, sync_state.c.state)).all()
+        return {subject: orjson.loads(state) for subject, state in rows}
+
+    def note_sync(self, states: dict[str, dict[str, Any]]) -> None:
+        """Replace the state of each subject given (one transaction)."""
+        rows = [
+            {
+                "subject": str(subject),
+                "state": orjson.dumps(state, default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
+            }
+            for subject, state in states.items()
+        ]
+        with self.engine.begin() as conn:
+            upsert(conn, sync_state, rows)
 
     # -- status ----------------------------------------------------------------------------
 

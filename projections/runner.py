@@ -91,6 +91,14 @@ def catch_up(
         read += len(page)
         last = page[-1].position
         with engine.begin() as conn:
+            # Another process may be catching up the same log: write to the tracking rows
+            # first (SQLite's write lock, PostgreSQL's row locks), so the positions read next
+            # are the last committed, and only what they leave undone is applied.
+            conn.execute(update(tracking).values(position=tracking.c.position))
+            now = {r.name: r.position for r in conn.execute(select(tracking))}
+            at = {p.name: now.get(p.name, 0) for p in projections}
+            if min(at.values()) < start:  # rebuilt meanwhile: read again from there
+                continue
             for projection in projections:
                 done = at[projection.name]
                 todo = page if done == start else [e for e in page if e.position > done]

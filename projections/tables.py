@@ -180,6 +180,16 @@ ingest_seen = Table(
     Column("first_updated", BigInteger),
 )
 
+#: What the sync agent last said of itself (``recon status`` reads it): one row per subject
+#: (the agent, each source kind, the relay, the webhook), its state as JSON. Not a projection
+#: of the log: a rebuild leaves it alone.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("state", Text, nullable=False),
+)
+
 
 def records(conn: Connection, query: Select[Any]) -> list[dict[str, Any]]:
     """A query's rows as plain dicts of column name to value."""

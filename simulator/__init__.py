@@ -21,7 +21,8 @@ if TYPE_CHECKING:
         DEFAULT_USERNAME,
         TIMEZONE,
     )
-    from simulator.scenario import advance, generate
+    from simulator.delivery import DeliveryPolicy
+    from simulator.scenario import advance, advance_minutes, generate
     from simulator.server import RunningSimulator, SimulatorServer, run_simulator, serve
     from simulator.state import SimConfig, SimState
 
@@ -36,7 +37,9 @@ _HOME = {
     "DEFAULT_TOKEN_TTL": "defaults",
     "DEFAULT_USERNAME": "defaults",
     "TIMEZONE": "defaults",
+    "DeliveryPolicy": "delivery",
     "advance": "scenario",
+    "advance_minutes": "scenario",
     "generate": "scenario",
     "RunningSimulator": "server",
     "SimulatorServer": "server",
@@ -57,11 +60,13 @@ __all__ = [
     "DEFAULT_TOKEN_TTL",
     "DEFAULT_USERNAME",
     "TIMEZONE",
+    "DeliveryPolicy",
     "RunningSimulator",
     "SimConfig",
     "SimState",
     "SimulatorServer",
     "advance",
+    "advance_minutes",
     "generate",
     "run_simulator",
     "serve",

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
+from simulator.delivery import KnobError
 from simulator.exchange import (
     HttpError,
     Request,
@@ -46,13 +47,21 @@ from simulator.partsledger import summary as pl_summary
 from simulator.render import Renderer
 from simulator.scenario import (
     CORRUPTIBLE_KINDS,
+    DELETABLE_KINDS,
     PL_CORRUPTIBLE_KINDS,
+    DeleteRefused,
     add_comment,
-    advance,
     corrupt,
+    delete_record,
     entity_type_of,
 )
 from simulator.state import FAULT_KINDS, SYSTEMS, Fault, SimConfig, SimState
+from simulator.webhooks import (
+    WebhookRequestError,
+    new_webhook,
+    render_webhook,
+    update_webhook,
+)
 
 #: Invoice status changes the API accepts on PUT (what an accounting integration may do).
 INVOICE_TRANSITIONS = {
@@ -65,6 +74,9 @@ READABLE_KINDS = ("company", "location", "user", "job", "invoice", "comment", "j
 KIND_OF_PATH = {RESOURCE_PATHS.get(kind, kind): kind for kind in READABLE_KINDS}
 #: Kinds the control API can change directly: ServiceTrade's and PartsLedger's.
 MUTABLE_KINDS = (*READABLE_KINDS, *PL_RESOURCES)
+#: The most `/_sim/advance` moves the clock in one call.
+MAX_ADVANCE_DAYS = 366
+MAX_ADVANCE_MINUTES = MAX_ADVANCE_DAYS * 1440
 
 
 _json = json_response
@@ -110,8 +122,11 @@ class SimulatorApi:
             return error_response(exc.status, exc.messages, exc.headers)
 
     def _renderer(self, request: Request) -> Renderer:
+        return Renderer(self.state.world, self._base_uri(request))
+
+    def _base_uri(self, request: Request) -> str:
         host = request.headers.get("host") or self.default_host
-        return Renderer(self.state.world, f"http://{host}/api")
+        return f"http://{host}/api"
 
     # --- /api -----------------------------------------------------------------------------
 
@@ -149,6 +164,8 @@ class SimulatorApi:
             self.state.revoke(form.get("token", ""))
             return _json(200, envelope(None))
         self._require_auth(request)
+        if parts and parts[0] == "webhook" and len(parts) <= 2:
+            return self._webhook(request, parts[1:])
         if not parts or parts[0] not in KIND_OF_PATH or len(parts) > 2:
             raise HttpError(404, f"no such resource {'/'.join(parts)!r}")
         kind = KIND_OF_PATH[parts[0]]
@@ -161,7 +178,7 @@ class SimulatorApi:
         record_id = self._id(parts[1])
         if method == "GET":
             with self.state.lock:
-                record = self._find(kind, record_id)
+                record = self._find(kind, record_id, served=True)
                 return _json(200, envelope(self._renderer(request).render(kind, record)))
         if method == "PUT" and kind == "invoice":
             return self._put_invoice(request, record_id)
@@ -282,9 +299,11 @@ class SimulatorApi:
             raise HttpError(404, f"no record with id {text!r}")
         return int(text)
 
-    def _find(self, kind: str, record_id: int) -> Any:
+    def _find(self, kind: str, record_id: int, *, served: bool = False) -> Any:
+        """The record (404 when there is none). `served`: as the API serves it, so not before
+        the moment it was created (the control API sees every record)."""
         record = self.state.world.table(kind).get(record_id)
-        if record is None:
+        if record is None or (served and not _exists(self.state.world, record)):
             raise HttpError(404, f"{kind} {record_id} not found")
         return record
 
@@ -304,7 +323,9 @@ class SimulatorApi:
             records: list[Any] = [
                 record
                 for record in world.table(kind).values()
-                if _in_window(record, bounds) and _matches(world, kind, record, query)
+                if _exists(world, record)
+                and _in_window(record, bounds)
+                and _matches(world, kind, record, query)
             ]
             records.sort(key=lambda record: (record.updated, record.id))
             total_pages = math.ceil(len(records) / limit)
@@ -326,7 +347,7 @@ class SimulatorApi:
         if not body:
             raise HttpError(400, "nothing to change: send status, name or invoiceNumber")
         with self.state.lock:
-            invoice: Invoice = self._find("invoice", invoice_id)
+            invoice: Invoice = self._find("invoice", invoice_id, served=True)
             if "status" in body:
                 status = body["status"]
                 allowed = INVOICE_TRANSITIONS.get(invoice.status, frozenset())
@@ -348,6 +369,7 @@ class SimulatorApi:
             if "invoiceNumber" in body:
                 invoice.invoice_number = body["invoiceNumber"]
             invoice.updated = self.state.world.tick()
+            self.state.observe(actor=self.state.world.api_user_id)
             data = self._renderer(request).render("invoice", invoice)
         return _json(200, envelope(data, success="Invoice updated"))
 
@@ -369,12 +391,63 @@ class SimulatorApi:
         kind = next(name for name, number in ENTITY_TYPES.items() if number == entity_type)
         with self.state.lock:
             world = self.state.world
-            self._find(kind, entity_id)
+            self._find(kind, entity_id, served=True)
             comment = add_comment(
                 world, entity_type, entity_id, content, world.api_user_id, world.tick()
             )
             data = self._renderer(request).render("comment", comment)
         return _json(200, envelope(data, success="Comment created"))
+
+    # --- /api/webhook (reference §7.1) ----------------------------------------------------
+
+    def _webhook(self, request: Request, rest: list[str]) -> Response:
+        method = request.method
+        base = self._base_uri(request)
+        if not rest:
+            if method == "GET":
+                with self.state.lock:
+                    hooks = [
+                        render_webhook(hook, base) for hook in self.state.world.webhooks.values()
+                    ]
+                return _json(200, envelope({"webhooks": hooks, "totalPages": 1 if hooks else 0}))
+            if method == "POST":
+                body = json_body(request)
+                with self.state.lock:
+                    world = self.state.world
+                    try:
+                        webhook = new_webhook(0, body)
+                    except WebhookRequestError as exc:
+                        raise HttpError(400, str(exc)) from exc
+                    self.state.observe()  # what changed before it is not its business
+                    webhook.id = world.new_webhook_id()
+                    world.webhooks[webhook.id] = webhook
+                    data = render_webhook(webhook, base)
+                    # As on ServiceTrade, `confirmed` turns true at once, reachable or not.
+                    webhook.confirmed = True
+                return _json(200, envelope(data, success="Webhook created"))
+            raise HttpError(405, f"{method} is not supported on /webhook")
+        webhook_id = self._id(rest[0])
+        with self.state.lock:
+            world = self.state.world
+            found = world.webhooks.get(webhook_id)
+            if found is None:
+                raise HttpError(404, f"webhook {webhook_id} not found")
+            webhook = found
+            if method == "GET":
+                return _json(200, envelope(render_webhook(webhook, base)))
+            if method == "PUT":
+                body = json_body(request)
+                try:
+                    update_webhook(webhook, body)
+                except WebhookRequestError as exc:
+                    raise HttpError(400, str(exc)) from exc
+                data = render_webhook(webhook, base)
+                return _json(200, envelope(data, success="Webhook updated"))
+            if method == "DELETE":
+                del world.webhooks[webhook_id]
+                self.state.webhooks.forget(webhook_id)
+                return _json(200, envelope(None, success="Webhook deleted"))
+        raise HttpError(405, f"{method} is not supported on /webhook/{{id}}")
 
     # --- /_sim control API ----------------------------------------------------------------
 
@@ -383,16 +456,14 @@ class SimulatorApi:
         if path == "state" and method == "GET":
             return _json(200, envelope(self.summary()))
         if path == "advance" and method == "POST":
-            body = json_body(request)
-            days = body.get("days", 1)
-            if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
-                raise HttpError(400, f"days must be an integer from 0 to 366, got {days!r}")
-            with self.state.lock:
-                counts = advance(self.state.world, days)
-                return _json(
-                    200,
-                    envelope({"days": days, "clock": self.state.world.clock, "happened": counts}),
-                )
+            return self._advance(json_body(request))
+        if path == "webhooks":
+            if method == "GET":
+                return _json(200, envelope(self.state.webhooks.describe()))
+            if method == "POST":
+                return _json(200, envelope(self.webhook_knobs(json_body(request))))
+            if method == "DELETE":
+                return _json(200, envelope(self.state.webhooks.clear_knobs()))
         if path == "faults" and method == "POST":
             return _json(200, envelope(self.inject(json_body(request))))
         if path == "faults" and method == "DELETE":
@@ -419,13 +490,63 @@ class SimulatorApi:
             with self.state.lock:
                 record = self._find(kind, record_id)
                 mutate(self.state.world, kind, record, json_body(request))
+                self.state.observe()
                 data = (
                     PlRenderer(self.state.world).render(kind, record)
                     if kind in PL_RESOURCES
                     else self._renderer(request).render(kind, record)
                 )
             return _json(200, envelope(data))
+        if len(parts) == 2 and parts[0] in MUTABLE_KINDS and method == "DELETE":
+            kind, record_id = parts[0], self._id(parts[1])
+            self.delete(kind, record_id)
+            return _json(200, envelope({"kind": kind, "id": record_id, "deleted": True}))
         raise HttpError(404, f"no control endpoint {method} /_sim/{path}")
+
+    def _advance(self, body: dict[str, Any]) -> Response:
+        given = [name for name in ("days", "minutes") if name in body]
+        unknown = sorted(set(body) - {"days", "minutes"})
+        if unknown or len(given) > 1:
+            raise HttpError(400, f"send either days or minutes (one of them), got {sorted(body)}")
+        name = given[0] if given else "days"
+        amount = body.get(name, 1)
+        limit = MAX_ADVANCE_DAYS if name == "days" else MAX_ADVANCE_MINUTES
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= limit:
+            raise HttpError(400, f"{name} must be an integer from 0 to {limit}, got {amount!r}")
+        with self.state.lock:
+            if name == "days":
+                counts = self.state.advance_days(amount)
+            else:
+                counts = self.state.advance_minutes(amount)
+            world = self.state.world
+            answer = {
+                name: amount,
+                "clock": world.clock,
+                "today": world.today.isoformat(),
+                "happened": counts,
+            }
+        return _json(200, envelope(answer))
+
+    def delete(self, kind: str, record_id: int) -> None:
+        """DELETE /_sim/<kind>/<id>: 404 for no such record, 400 for one the world still
+        needs or a kind that is never deleted."""
+        if kind not in DELETABLE_KINDS and kind in PL_RESOURCES:
+            raise HttpError(
+                400, f"PartsLedger records are not deleted; deletable: {list(DELETABLE_KINDS)}"
+            )
+        with self.state.lock:
+            self._find(kind, record_id)
+            try:
+                delete_record(self.state.world, kind, record_id)
+            except DeleteRefused as exc:
+                raise HttpError(400, f"{exc}; deletable kinds: {list(DELETABLE_KINDS)}") from exc
+            self.state.observe()
+
+    def webhook_knobs(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.state.webhooks.set_knobs(body)
+        except KnobError as exc:
+            raise HttpError(400, str(exc)) from exc
 
     def summary(self) -> dict[str, Any]:
         with self.state.lock:
@@ -447,6 +568,14 @@ class SimulatorApi:
                 "liveSessions": len(self.state.sessions.users),
                 "authStats": dict(sorted(self.state.stats.items())),
                 "partsledger": pl_summary(world),
+                "dayInProgress": world.plan is not None,
+                "pace": Decimal(str(self.state.config.pace)),
+                "paceError": self.state.pace_error,
+                "webhooks": {
+                    "registered": len(world.webhooks),
+                    "enabled": sum(hook.enabled for hook in world.webhooks.values()),
+                    **self.state.webhooks.describe(),
+                },
             }
 
     def _reset_config(self, body: dict[str, Any]) -> SimConfig | None:
@@ -496,6 +625,7 @@ class SimulatorApi:
                         "kind": target,
                         "ids": corrupt(self.state.world, target, count),
                     }
+                    self.state.observe()
                 continue
             aimed = spec.get("system", system)
             if aimed is not None and aimed not in SYSTEMS:
@@ -525,6 +655,13 @@ class SimulatorApi:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _exists(world: World, record: Any) -> bool:
+    """Whether the record exists yet at the world's now. A day's actions may date a record a
+    little ahead (an invoice written up to three hours after its job was completed); served
+    early, it would carry a timestamp from the future past a polling client's cursor."""
+    return bool(record.created <= world.clock)
 
 
 def _digits(text: str) -> bool:

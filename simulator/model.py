@@ -4,6 +4,8 @@ rendered to wire shapes elsewhere."""
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -16,6 +18,10 @@ ID_BASE = 2_500_000_000_000_000
 USAGE_ID_BASE = ID_BASE + 500_000_000_000
 #: PartsLedger `_id`s are small integers (SoftLedger-style), one counter for all its records.
 PL_ID_BASE = 1000
+#: Webhook registrations, and the short-lived records of live activity (entered by mistake and
+#: deleted again), count up from here on counters of their own: neither moves another id.
+WEBHOOK_ID_BASE = ID_BASE + 700_000_000_000
+LIVE_ID_BASE = ID_BASE + 800_000_000_000
 
 #: Every entity kind the simulator serves, with its list key.
 LIST_KEYS = {
@@ -58,8 +64,22 @@ PO_STATUSES = ("created", "issued", "partiallyFulfilled", "fulfilled", "voided")
 BILL_STATUSES = ("open", "paid", "voided")
 ITEM_TYPES = ("inventory", "direct", "consumable")
 
-#: Entity type integers (comments, webhooks). Invoice's real number is unknown; 30 is ours.
-ENTITY_TYPES = {"job": 3, "user": 4, "company": 5, "location": 11, "invoice": 30}
+#: Entity type integers (comments, webhooks), reference §8. Job, user, company and location are
+#: ServiceTrade's; jobitem 23 is one client's guess; invoice 30 and clockevent 31 are ours (their
+#: real numbers are not public).
+ENTITY_TYPES = {
+    "job": 3,
+    "user": 4,
+    "company": 5,
+    "location": 11,
+    "jobitem": 23,
+    "invoice": 30,
+    "clockevent": 31,
+}
+#: The kinds whose changes become webhook entity events (PartsLedger's never do; comments are
+#: not a webhook entity).
+WEBHOOK_KINDS = ("company", "location", "user", "job", "invoice", "jobitem", "clockevent")
+WEBHOOK_ACTIONS = ("created", "updated", "deleted")
 
 INVOICE_STATUSES = (
     "ok",
@@ -397,6 +417,74 @@ class VendorBill:
     void_at: int | None = None
 
 
+# --- webhooks and the day in progress ---------------------------------------------------------
+
+
+@dataclass
+class WebhookFilter:
+    """One `entityEvents` entry of a webhook: an entity type and the actions wanted for it."""
+
+    entity_type: int
+    actions: list[str]
+
+
+@dataclass
+class Webhook:
+    """A webhook registration (reference §7.1). `entity_events` None: every event."""
+
+    id: int
+    hook_url: str
+    enabled: bool
+    confirmed: bool
+    include_changesets: bool
+    entity_events: list[WebhookFilter] | None
+
+    def wants(self, kind: str, action: str) -> bool:
+        if not self.enabled:
+            return False
+        if self.entity_events is None:
+            return True
+        entity_type = ENTITY_TYPES.get(kind)
+        return any(
+            wanted.entity_type == entity_type and action in wanted.actions
+            for wanted in self.entity_events
+        )
+
+
+#: A planned action of the day: called with the moment it happens and the counts to add to.
+Action = Callable[[int, Counter[str]], None]
+
+
+@dataclass
+class PlannedAction:
+    moment: int
+    order: int
+    action: Action
+    #: Live activity happens at its moment without moving the world's clock, so the rest of
+    #: the day keeps the timestamps it would have without it.
+    live: bool = False
+
+
+@dataclass
+class DayPlan:
+    """The day in progress: its actions in time order and how many have happened."""
+
+    day: date
+    day_end: int  # unix seconds of the next local midnight
+    actions: list[PlannedAction]
+    done: int = 0
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A deleted ServiceTrade record, kept until the change tracker has seen it."""
+
+    kind: str
+    id: int
+    moment: int
+    user_id: int | None
+
+
 Record = (
     Company
     | Location
@@ -459,6 +547,14 @@ class World:
         default_factory=dict
     )
     malformed_rounds: int = 0
+    webhooks: dict[int, Webhook] = field(default_factory=dict)
+    next_webhook_id: int = WEBHOOK_ID_BASE + 1
+    next_live_id: int = LIVE_ID_BASE + 1
+    #: Not saved: whether the day's plan includes live activity (a paced simulator's office
+    #: deleting mistakes), the day in progress, and deletions the change tracker has not seen.
+    live: bool = False
+    plan: DayPlan | None = None
+    deletions: list[Deletion] = field(default_factory=list)
 
     def new_id(self) -> int:
         value = self.next_id
@@ -468,6 +564,16 @@ class World:
     def new_usage_id(self) -> int:
         value = self.next_usage_id
         self.next_usage_id += 1
+        return value
+
+    def new_webhook_id(self) -> int:
+        value = self.next_webhook_id
+        self.next_webhook_id += 1
+        return value
+
+    def new_live_id(self) -> int:
+        value = self.next_live_id
+        self.next_live_id += 1
         return value
 
     def new_pl_id(self) -> int:

@@ -324,8 +324,9 @@ class PartsLedgerApi:
         if not (text.isascii() and text.isdigit() and len(text) <= 18):
             raise HttpError(404, f"no {kind} with _id {text!r}")
         with self.state.lock:
-            record = self.state.world.table(kind).get(int(text))
-            if record is None:
+            world = self.state.world
+            record = world.table(kind).get(int(text))
+            if record is None or record.created > world.clock:  # not yet: see api._exists
                 raise HttpError(404, f"{kind} {text} not found")
             return json_response(200, PlRenderer(self.state.world).render(kind, record))
 
@@ -368,7 +369,8 @@ class PartsLedgerApi:
                 (
                     record
                     for record in world.table(kind).values()
-                    if (since is None or record.updated >= since)
+                    if record.created <= world.clock
+                    and (since is None or record.updated >= since)
                     and (position is None or (record.updated, record.id) > position)
                     and _matches(record, filters)
                 ),

@@ -35,17 +35,22 @@ from simulator.model import (
     TaxGroup,
     User,
     VendorBill,
+    Webhook,
+    WebhookFilter,
     World,
 )
+from simulator.scenario import settle_day
 
 #: 2 added job items, clock events and PartsLedger; a format-1 file still loads (it gets
-#: PartsLedger's master data and technicians' rates, and no purchasing history).
-FORMAT_VERSION = 2
-_READABLE_FORMATS = (1, 2)
+#: PartsLedger's master data and technicians' rates, and no purchasing history). 3 added
+#: webhook registrations (a format-2 file loads with none).
+FORMAT_VERSION = 3
+_READABLE_FORMATS = (1, 2, 3)
 
 _COUNTERS = ("next_id", "next_job_number", "next_invoice_number", "account_id", "api_user_id",
              "malformed_rounds", "next_usage_id", "pl_next_id", "next_po_number",
-             "next_receipt_number", "replenishments", "bills_entered")  # fmt: skip
+             "next_receipt_number", "replenishments", "bills_entered", "next_webhook_id",
+             "next_live_id")  # fmt: skip
 _TABLES: dict[str, type[Any]] = {
     "tax_groups": TaxGroup,
     "service_lines": ServiceLine,
@@ -82,6 +87,9 @@ class StateFileError(ValueError):
 
 
 def world_to_data(world: World) -> dict[str, Any]:
+    """The world as JSON data. A day in progress is saved as it will be at the day's end (the
+    plan of a day is not data), so a reload continues with the next day."""
+    world = settle_day(world)
     version, internal, gauss = world.rng.getstate()
     data: dict[str, Any] = {
         "format": FORMAT_VERSION,
@@ -100,6 +108,7 @@ def world_to_data(world: World) -> dict[str, Any]:
     }
     for name in _TABLES:
         data[name] = [asdict(record) for record in getattr(world, name).values()]
+    data["webhooks"] = [asdict(webhook) for webhook in world.webhooks.values()]
     return data
 
 
@@ -119,6 +128,20 @@ def _record(cls: type[Any], values: dict[str, Any]) -> Any:
         name, line_cls = _LINES[cls]
         values[name] = [line_cls(**_decimals(line)) for line in values[name]]
     return cls(**values)
+
+
+def _webhook(values: dict[str, Any]) -> Webhook:
+    events = values["entity_events"]
+    return Webhook(
+        id=values["id"],
+        hook_url=values["hook_url"],
+        enabled=values["enabled"],
+        confirmed=values["confirmed"],
+        include_changesets=values["include_changesets"],
+        entity_events=None
+        if events is None
+        else [WebhookFilter(entry["entity_type"], list(entry["actions"])) for entry in events],
+    )
 
 
 def world_from_data(data: dict[str, Any]) -> World:
@@ -147,6 +170,9 @@ def world_from_data(data: dict[str, Any]) -> World:
             for values in data.get(name, []) if data["format"] == 1 else data[name]:
                 record = _record(cls, values)
                 table[record.id] = record
+        for values in data.get("webhooks", []):
+            webhook = _webhook(values)
+            world.webhooks[webhook.id] = webhook
         for kind, record_id, operations in data["corruptions"]:
             world.corruptions[(kind, record_id)] = [
                 (op, tuple(path), value) for op, path, value in operations

@@ -7,9 +7,11 @@ sequence of calls always give the same records, ids and timestamps.
 from __future__ import annotations
 
 import calendar
+import copy
+import dataclasses
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
@@ -20,14 +22,19 @@ from simulator.costs import purchasing_day, record_job_costs, setup_costing
 from simulator.defaults import DEFAULT_SEED, DEFAULT_START, TIMEZONE
 from simulator.model import (
     ENTITY_TYPES,
+    WEBHOOK_KINDS,
+    Action,
     Address,
     Comment,
     Company,
+    DayPlan,
+    Deletion,
     Invoice,
     InvoiceItem,
     Job,
     LibItem,
     Location,
+    PlannedAction,
     ServiceLine,
     TaxGroup,
     User,
@@ -505,24 +512,92 @@ def _new_location(
 
 
 def advance(world: World, days: int) -> dict[str, int]:
-    """Simulate `days` more days of activity; returns counts of what happened."""
+    """Simulate `days` more days of activity; returns counts of what happened.
+
+    A day in progress (after `advance_minutes`) is finished first and counts as the first day.
+    """
     if days < 0:
         raise ValueError(f"days must not be negative, got {days}")
     return _run_days(world, days, history=False)
 
 
-def _run_days(world: World, days: int, *, history: bool) -> dict[str, int]:
+def advance_minutes(world: World, minutes: int) -> dict[str, int]:
+    """Move the clock `minutes` on, simulating what happens on the way; returns counts.
+
+    Advancing to a local midnight in minutes leaves the world exactly as `advance` in days:
+    a day is planned (drawing from the world's generator) at its first moment and its actions
+    happen in time order either way.
+    """
+    if minutes < 0:
+        raise ValueError(f"minutes must not be negative, got {minutes}")
+    return advance_to(world, world.clock + minutes * 60)
+
+
+def advance_to(world: World, moment: int) -> dict[str, int]:
+    """Simulate up to and including `moment` (unix seconds); the clock ends at `moment` or
+    later (never earlier than it was)."""
     counts: Counter[str] = Counter()
-    for _ in range(days):
-        _simulate_day(world, counts, history=history)
+    while True:
+        plan = world.plan
+        if plan is None:
+            if moment <= local_time(world, world.today, 0):
+                break
+            plan = _plan_day(world, history=False)
+        if moment >= plan.day_end:
+            _finish_day(world, counts, history=False)
+            continue
+        _apply_until(world, plan, moment, counts)
+        break
+    world.clock = max(world.clock, moment)
     return dict(sorted(counts.items()))
 
 
-Action = Callable[[int], None]
+def settle_day(world: World) -> World:
+    """The world as it will be at the end of the day in progress (a copy; `world` is left as
+    it is), or `world` itself when no day is in progress. What a state file saves."""
+    if world.plan is None:
+        return world
+    settled = copy.deepcopy(world)
+    _finish_day(settled, Counter(), history=False)
+    return settled
 
 
-def _simulate_day(world: World, counts: Counter[str], *, history: bool) -> None:
-    """One local day: plan the day's events with the seeded rng, then apply them in time order."""
+def _run_days(world: World, days: int, *, history: bool) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for _ in range(days):
+        _finish_day(world, counts, history=history)
+    return dict(sorted(counts.items()))
+
+
+def _finish_day(world: World, counts: Counter[str], *, history: bool) -> None:
+    """Simulate the rest of the day in progress (planning it first if it has not begun), then
+    the office's purchasing, and move to the next day."""
+    plan = world.plan or _plan_day(world, history=history)
+    _apply_until(world, plan, None, counts)
+    purchasing_day(world, plan.day, counts)
+    world.clock = max(world.clock, plan.day_end)
+    world.today = plan.day + timedelta(days=1)
+    world.plan = None
+
+
+def _apply_until(world: World, plan: DayPlan, moment: int | None, counts: Counter[str]) -> None:
+    """Apply the planned actions due at or before `moment` (None: all), in time order."""
+    while plan.done < len(plan.actions):
+        entry = plan.actions[plan.done]
+        if moment is not None and entry.moment > moment:
+            return
+        plan.done += 1
+        if entry.live:
+            entry.action(max(entry.moment, world.clock), counts)
+            continue
+        now = max(entry.moment, world.clock + 1)
+        world.clock = now
+        entry.action(now, counts)
+
+
+def _plan_day(world: World, *, history: bool) -> DayPlan:
+    """Plan one local day with the seeded rng: what happens, and when. Actions that draw from
+    the rng themselves do so when they happen, in time order."""
     rng = world.rng
     day = world.today
     day_start = local_time(world, day, 0)
@@ -534,7 +609,7 @@ def _simulate_day(world: World, counts: Counter[str], *, history: bool) -> None:
         plan.append((moment, len(plan), action))
 
     for _ in range(_count(rng, (5.0 if weekday else 1.0) * world.scale)):
-        at(_business_time(world, day), partial(_new_job, world, counts=counts))
+        at(_business_time(world, day), partial(_new_job, world))
 
     for job in sorted(world.jobs.values(), key=lambda j: j.id):
         # Jobs due today, and jobs created too late yesterday to be worked yesterday.
@@ -545,23 +620,23 @@ def _simulate_day(world: World, counts: Counter[str], *, history: bool) -> None:
         ):
             if rng.random() < 0.06:
                 moment = max(job.scheduled_date - 3 * 3600, day_start + 7 * 3600)
-                at(moment, partial(_cancel_job, world, job, counts=counts))
+                at(moment, partial(_cancel_job, world, job))
             else:
                 begin = max(job.scheduled_date, day_start + 7 * 3600)
                 finish = min(begin + rng.randint(1, 5) * 3600, day_end - 60)
-                at(finish, partial(_complete_job, world, job, counts=counts))
+                at(finish, partial(_complete_job, world, job))
 
     for invoice in sorted(world.invoices.values(), key=lambda i: i.id):
         if invoice.approve_at is not None and invoice.approve_at < day_end:
             at(
                 max(invoice.approve_at, day_start),
-                partial(_approve, world, invoice, counts=counts, history=history),
+                partial(_approve, world, invoice, history=history),
             )
         elif history and invoice.status == "pending_accounting" and invoice.updated < day_start:
             if rng.random() < 0.12:
                 at(
                     _business_time(world, day),
-                    partial(_set_invoice_status, world, invoice, "processed", counts=counts),
+                    partial(_set_invoice_status, world, invoice, "processed"),
                 )
         elif (
             history
@@ -571,7 +646,7 @@ def _simulate_day(world: World, counts: Counter[str], *, history: bool) -> None:
         ):
             at(
                 _business_time(world, day),
-                partial(_set_invoice_status, world, invoice, "paid", counts=counts),
+                partial(_set_invoice_status, world, invoice, "paid"),
             )
 
     open_invoices = [
@@ -582,29 +657,30 @@ def _simulate_day(world: World, counts: Counter[str], *, history: bool) -> None:
     if open_invoices and weekday:
         for _ in range(_count(rng, 1.0 * world.scale)):
             invoice = rng.choice(open_invoices)
-            at(_business_time(world, day), partial(_edit_invoice, world, invoice, counts=counts))
+            at(_business_time(world, day), partial(_edit_invoice, world, invoice))
         if rng.random() < 0.15:
             invoice = rng.choice(open_invoices)
-            at(_business_time(world, day), partial(_void, world, invoice, counts=counts))
+            at(_business_time(world, day), partial(_void, world, invoice))
     processed = [i for i in world.invoices.values() if i.status == "processed"]
     if processed and rng.random() < 0.03:
         invoice = rng.choice(sorted(processed, key=lambda i: i.id))
-        at(_business_time(world, day), partial(_void, world, invoice, counts=counts))
+        at(_business_time(world, day), partial(_void, world, invoice))
 
     if rng.random() < 0.1 * world.scale:
-        at(_business_time(world, day), partial(_customer_signs_up, world, counts=counts))
+        at(_business_time(world, day), partial(_customer_signs_up, world))
     locations = sorted(world.locations.values(), key=lambda loc: loc.id)
     if locations and rng.random() < 0.12:
         location = rng.choice(locations)
-        at(_business_time(world, day), partial(_location_changes, world, location, counts=counts))
+        at(_business_time(world, day), partial(_location_changes, world, location))
 
-    for moment, _, action in sorted(plan, key=lambda entry: (entry[0], entry[1])):
-        now = max(moment, world.clock + 1)
-        world.clock = now
-        action(now)
-    purchasing_day(world, day, counts)
-    world.clock = max(world.clock, day_end)
-    world.today = day + timedelta(days=1)
+    actions = [
+        PlannedAction(moment, order, action)
+        for moment, order, action in sorted(plan, key=lambda entry: (entry[0], entry[1]))
+    ]
+    if world.live:
+        actions = _with_live_activity(world, day, actions)
+    world.plan = DayPlan(day, day_end, actions)
+    return world.plan
 
 
 def _new_job(world: World, now: int, counts: Counter[str]) -> None:
@@ -876,6 +952,188 @@ def _location_changes(world: World, location: Location, now: int, counts: Counte
         location.email = f"maintenance{rng.randint(1, 99)}@{location.email.split('@')[-1]}"
     location.updated = now
     counts["locations_updated"] += 1
+
+
+# --- live activity: mistakes entered and deleted again ------------------------------------------
+
+#: On a weekday of a live (paced) simulator: the chance a technician enters a job item twice,
+#: and the chance a visit is clocked twice (the mobile app and the phone line both recorded it).
+#: Either is deleted again later that day.
+LIVE_ITEM_TWICE = 0.5
+LIVE_VISIT_TWICE = 0.35
+
+
+def _with_live_activity(
+    world: World, day: date, actions: list[PlannedAction]
+) -> list[PlannedAction]:
+    """The day's plan with live activity added, drawn from a generator of the day's own (never
+    the world's). Its records number from `LIVE_ID_BASE` and are gone again by the end of the
+    day; while they exist nothing else reads them, so every other record is what it would be
+    without them."""
+    if day.weekday() >= 5:
+        return actions
+    rng = random.Random(f"{world.seed}:live:{day.isoformat()}")
+    day_end = local_time(world, day + timedelta(days=1), 0)
+    extra: list[tuple[int, Action]] = []
+    for chance, kind, enter in (
+        (LIVE_ITEM_TWICE, "jobitem", _enter_item_twice),
+        (LIVE_VISIT_TWICE, "clockevent", _clock_visit_twice),
+    ):
+        if rng.random() >= chance:
+            continue
+        entered = local_time(world, day, rng.randint(10, 17), rng.randrange(0, 60, 5))
+        removed = min(entered + rng.randint(6, 48) * 300, day_end - 60)
+        made: list[Any] = []
+        extra.append((entered, partial(enter, world, rng, made)))
+        extra.append((removed, partial(_delete_mistakes, world, kind, made)))
+    added = [
+        PlannedAction(moment, len(actions) + index, action, live=True)
+        for index, (moment, action) in enumerate(extra)
+    ]
+    return sorted([*actions, *added], key=lambda entry: (entry.moment, entry.order))
+
+
+def _enter_item_twice(
+    world: World, rng: random.Random, made: list[Any], now: int, counts: Counter[str]
+) -> None:
+    """A technician enters one of today's labor or stock job items a second time."""
+    day_start = local_time(world, datetime.fromtimestamp(now, ZoneInfo(world.timezone)).date(), 0)
+    candidates = [
+        item
+        for item in world.job_items.values()
+        if day_start <= item.created <= now and item.po_line_id is None
+    ]
+    if not candidates:
+        return
+    original = rng.choice(sorted(candidates, key=lambda item: item.id))
+    twice = dataclasses.replace(original, id=world.new_live_id(), created=now, updated=now)
+    world.job_items[twice.id] = twice
+    made.append(twice)
+    counts["jobitems_entered_twice"] += 1
+
+
+def _clock_visit_twice(
+    world: World, rng: random.Random, made: list[Any], now: int, counts: Counter[str]
+) -> None:
+    """One of today's finished visits is clocked a second time, in and out at the same
+    moments, from the other source."""
+    day_start = local_time(world, datetime.fromtimestamp(now, ZoneInfo(world.timezone)).date(), 0)
+    events = world.clock_events
+    visits = [
+        (clock_in, events[clock_in.id + 1])
+        for clock_in in events.values()
+        if clock_in.event_type == "clockin"
+        and day_start <= clock_in.event_time
+        and clock_in.created <= now
+        and clock_in.id + 1 in events
+        and events[clock_in.id + 1].event_type == "clockout"
+        and events[clock_in.id + 1].user_id == clock_in.user_id
+        and events[clock_in.id + 1].created <= now
+    ]
+    if not visits:
+        return
+    for original in rng.choice(sorted(visits, key=lambda visit: visit[0].id)):
+        twice = dataclasses.replace(
+            original,
+            id=world.new_live_id(),
+            source="ivr" if original.source == "mobile" else "mobile",
+            created=now,
+            updated=now,
+        )
+        events[twice.id] = twice
+        made.append(twice)
+        counts["clockevents_entered_twice"] += 1
+
+
+def _delete_mistakes(
+    world: World, kind: str, made: list[Any], now: int, counts: Counter[str]
+) -> None:
+    """The office (or the technician) deletes what was entered twice."""
+    table = world.table(kind)
+    for record in made:
+        if record.id in table:
+            user_id = record.user_id if kind == "jobitem" else None
+            delete_record(world, kind, record.id, user_id=user_id, now=now)
+            counts[f"{kind}s_deleted"] += 1
+
+
+# --- deletions --------------------------------------------------------------------------------
+
+#: Kinds the control API may delete (the rest only when nothing refers to them, see below).
+DELETABLE_KINDS = ("company", "location", "job", "jobitem", "clockevent", "comment")
+
+
+class DeleteRefused(ValueError):
+    """A record that cannot be deleted without breaking the world (the message says why)."""
+
+
+def delete_record(
+    world: World,
+    kind: str,
+    record_id: int,
+    *,
+    user_id: int | None = None,
+    now: int | None = None,
+) -> None:
+    """Delete a ServiceTrade record and journal it for the webhooks; KeyError when there is
+    no such record, DeleteRefused when others still refer to it. Comments on the record go
+    with it. Without `now`, the deletion is an API write (the clock ticks)."""
+    if kind not in DELETABLE_KINDS:
+        raise DeleteRefused(_NEVER_DELETED.get(kind, f"{kind} records are not deletable"))
+    table = world.table(kind)
+    record = table[record_id]
+    reason = _still_needed(world, kind, record)
+    if reason:
+        raise DeleteRefused(f"cannot delete {kind} {record_id}: {reason}")
+    moment = world.tick() if now is None else now
+    del table[record_id]
+    world.corruptions.pop((kind, record_id), None)
+    entity_type = ENTITY_TYPES.get(kind)
+    for comment in [c for c in world.comments.values() if c.entity_id == record_id]:
+        if comment.entity_type == entity_type:
+            del world.comments[comment.id]
+    if kind in WEBHOOK_KINDS:
+        world.deletions.append(Deletion(kind, record_id, moment, user_id))
+
+
+_NEVER_DELETED = {
+    "invoice": "an invoice is voided, never deleted",
+    "user": "a user is deactivated, never deleted (job items, clock events and trucks name them)",
+}
+
+
+def _still_needed(world: World, kind: str, record: Any) -> str:
+    """Why `record` cannot go ("" when it can)."""
+    if kind == "company":
+        if record.id == world.account_id:
+            return "it is the account's own company"
+        if any(loc.company_id == record.id for loc in world.locations.values()):
+            return "it has locations"
+        if any(u.company_id == record.id for u in world.users.values()):
+            return "it has users"
+        if any(record.id in (j.customer_id, j.vendor_id) for j in world.jobs.values()):
+            return "jobs refer to it"
+        if any(record.id in (i.customer_id, i.vendor_id) for i in world.invoices.values()):
+            return "invoices refer to it"
+    elif kind == "location":
+        if any(job.location_id == record.id for job in world.jobs.values()):
+            return "it has jobs"
+        if any(inv.location_id == record.id for inv in world.invoices.values()):
+            return "invoices refer to it"
+    elif kind == "job":
+        if record.status != "canceled":
+            return f"only a canceled job can be deleted, this one is {record.status!r}"
+        if any(inv.job_id == record.id for inv in world.invoices.values()):
+            return "it has invoices"
+        if any(item.job_id == record.id for item in world.job_items.values()):
+            return "it has job items"
+        if any(event.job_id == record.id for event in world.clock_events.values()):
+            return "it has clock events"
+        if any(
+            line.job_id == record.id for po in world.purchase_orders.values() for line in po.lines
+        ):
+            return "PartsLedger purchase order lines refer to it"
+    return ""
 
 
 # --- test hooks: comments and corruption ------------------------------------------------------

@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,13 @@ from simulator.api import (
     mutate,
 )
 from simulator.defaults import DEFAULT_SEED, DEFAULT_START, DEFAULT_TOKEN_TTL
+from simulator.delivery import DeliveryPolicy
 from simulator.model import Record
 from simulator.partsledger import BASE_PATH as PL_BASE_PATH
-from simulator.scenario import advance
 from simulator.state import SimConfig, SimState
+
+#: How often (real seconds) a paced simulator's clock thread moves the world on.
+PACE_STEP_SECONDS = 0.2
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -90,6 +95,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         host, port = self.server_address[:2]
         self.api = SimulatorApi(state, f"{_url_host(str(host))}:{port}")
+        state.webhooks.base_uri = f"http://{_url_host(str(host))}:{port}/api"
 
     @property
     def port(self) -> int:
@@ -142,8 +148,13 @@ class RunningSimulator:
         return self.state.config
 
     def advance(self, days: int) -> dict[str, int]:
-        with self.state.lock:
-            return advance(self.state.world, days)
+        """Same as POST /_sim/advance {"days": N}: finishes the day in progress, if any, and
+        simulates whole days."""
+        return self.state.advance_days(days)
+
+    def advance_minutes(self, minutes: int) -> dict[str, int]:
+        """Same as POST /_sim/advance {"minutes": N}."""
+        return self.state.advance_minutes(minutes)
 
     def inject(self, faults: dict[str, Any]) -> dict[str, Any]:
         """Same as POST /_sim/faults; ValueError for a fault the simulator does not know."""
@@ -160,6 +171,39 @@ class RunningSimulator:
                 mutate(self.state.world, kind, record, fields)
             except HttpError as exc:
                 raise ValueError("; ".join(exc.messages)) from exc
+            self.state.observe()
+
+    def delete(self, kind: str, record_id: int) -> None:
+        """Same as DELETE /_sim/<kind>/<id>; KeyError for no such record, ValueError for one
+        that cannot be deleted."""
+        try:
+            self.server.api.delete(kind, record_id)
+        except HttpError as exc:
+            if exc.status == 404:
+                raise KeyError(f"{kind} {record_id}") from exc
+            raise ValueError("; ".join(exc.messages)) from exc
+
+    def webhook_faults(self, **knobs: Any) -> dict[str, Any]:
+        """Same as POST /_sim/webhooks, with Python names: loss, duplicate, reorder, fail
+        (probabilities), delay_seconds, fail_status. Answers the knobs and delivery stats;
+        ValueError for a bad knob."""
+        names = {"delay_seconds": "delaySeconds", "fail_status": "failStatus"}
+        try:
+            return self.server.api.webhook_knobs(
+                {names.get(name, name): value for name, value in knobs.items()}
+            )
+        except HttpError as exc:
+            raise ValueError("; ".join(exc.messages)) from exc
+
+    def webhook_stats(self) -> dict[str, int]:
+        """Delivery counts: events, messages, sent, delivered, failed, retried, discarded,
+        lost, duplicated, reordered, and pending (not yet delivered, discarded or lost)."""
+        return self.state.webhooks.stats()
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Send what is batched now and wait until every webhook message is delivered,
+        discarded or lost; False if `timeout` seconds pass first."""
+        return self.state.webhooks.wait(timeout)
 
     def summary(self) -> dict[str, Any]:
         return self.server.api.summary()
@@ -175,6 +219,50 @@ class RunningSimulator:
         return self.state.save()
 
 
+class _Pacer:
+    """The clock thread of a paced simulator: every `PACE_STEP_SECONDS` it moves the world on
+    by the simulated time that passed (`pace` simulated minutes per real second)."""
+
+    def __init__(self, state: SimState, pace: float) -> None:
+        self.state = state
+        self.pace = pace
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="simulator-pace", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        owed = 0.0  # simulated seconds not yet applied (steps are whole seconds)
+        while not self.stopping.wait(PACE_STEP_SECONDS):
+            now = time.monotonic()
+            owed += (now - last) * self.pace * 60
+            last = now
+            seconds = int(owed)
+            if seconds <= 0:
+                continue
+            owed -= seconds
+            try:
+                self.state.advance_seconds(seconds)
+            except Exception as exc:  # a world that cannot go on stops its clock, not the API
+                self.state.pace_error = f"{type(exc).__name__}: {exc}"
+                return
+
+
+def _pacer(state: SimState) -> _Pacer | None:
+    pace = state.config.pace
+    if pace <= 0:
+        return None
+    pacer = _Pacer(state, pace)
+    pacer.start()
+    return pacer
+
+
 def _config(
     seed: int,
     start: date,
@@ -182,7 +270,10 @@ def _config(
     days: int | None,
     token_ttl: float,
     state_file: str | Path | None,
+    pace: float | Decimal | None,
 ) -> SimConfig:
+    if pace is not None and not pace >= 0:
+        raise ValueError(f"pace must be a number of simulated minutes per second >= 0, got {pace}")
     return SimConfig(
         seed=seed,
         start=start,
@@ -190,6 +281,7 @@ def _config(
         days=days,
         token_ttl=token_ttl,
         state_file=None if state_file is None or state_file == "" else Path(state_file),
+        pace=float(pace or 0),  # a rate, not money: a Decimal or int from a config is fine
     )
 
 
@@ -205,15 +297,23 @@ def run_simulator(
     token_ttl: float = DEFAULT_TOKEN_TTL,
     state_file: str | Path | None = None,
     quiet: bool = True,
+    pace: float | Decimal | None = None,
+    webhook_policy: DeliveryPolicy | None = None,
 ) -> Iterator[RunningSimulator]:
     """Run the simulator on a background thread for the duration of the block.
 
     With `state_file`, the world is loaded from it when it exists (else generated) and written
-    back when the block ends, so the next run continues where this one stopped.
+    back when the block ends, so the next run continues where this one stopped. With `pace`,
+    a clock thread runs the world live at `pace` simulated minutes per real second, with live
+    activity (None or 0: the clock moves only when told). `webhook_policy` replaces the
+    webhook delivery rules (timeout, attempts, waits, batching) — for tests.
     """
     server = SimulatorServer(
         (host, port),
-        SimState(_config(seed, start, scale, days, token_ttl, state_file)),
+        SimState(
+            _config(seed, start, scale, days, token_ttl, state_file, pace),
+            webhook_policy=webhook_policy,
+        ),
         quiet=quiet,
     )
     thread = threading.Thread(
@@ -223,14 +323,18 @@ def run_simulator(
         daemon=True,
     )
     thread.start()
+    pacer = _pacer(server.state)
     try:
         yield RunningSimulator(server)
     finally:
+        if pacer is not None:
+            pacer.stop()
         server.stopping.set()
         server.shutdown()
         thread.join()
         server.close_connections()
         server.server_close()
+        server.state.close()
         server.state.save()
 
 
@@ -246,24 +350,31 @@ def serve(
     state_file: str | Path | None = None,
     quiet: bool = False,
     on_ready: Callable[[RunningSimulator], None] | None = None,
+    pace: float | Decimal | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C); `on_ready` is called once the port is bound.
 
     With `state_file`, the world is loaded from it when present and saved to it on the way out.
+    With `pace`, the world runs live at `pace` simulated minutes per real second.
     """
     server = SimulatorServer(
         (host, port),
-        SimState(_config(seed, start, scale, days, token_ttl, state_file)),
+        SimState(_config(seed, start, scale, days, token_ttl, state_file, pace)),
         quiet=quiet,
     )
+    pacer: _Pacer | None = None
     try:
         if on_ready is not None:
             on_ready(RunningSimulator(server))
+        pacer = _pacer(server.state)
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
+        if pacer is not None:
+            pacer.stop()
         server.stopping.set()
         server.close_connections()
         server.server_close()
+        server.state.close()
         server.state.save()

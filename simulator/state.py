@@ -1,4 +1,5 @@
-"""The simulator's mutable state: the world, sessions and tokens, and queued faults."""
+"""The simulator's mutable state: the world, sessions and tokens, queued faults, and the
+webhooks' change tracker and outbox."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ from simulator.defaults import (
     DEFAULT_TOKEN_TTL,
     DEFAULT_USERNAME,
 )
+from simulator.delivery import DeliveryPolicy, WebhookHub
 from simulator.model import World
 from simulator.persist import load_world, save_world
-from simulator.scenario import generate
+from simulator.scenario import advance, advance_minutes, advance_to, generate
+from simulator.webhooks import ChangeTracker
 
 #: ServiceTrade keeps a few live sessions per user and silently drops the oldest.
 SESSION_CAP = 5
@@ -57,6 +60,9 @@ class SimConfig:
     #: When set and present, the world is loaded from this file instead of generated, and
     #: `SimState.save` writes it back (run_simulator and serve do so when they stop).
     state_file: Path | None = None
+    #: Simulated minutes per real second when a clock thread runs the world live (0: no clock
+    #: thread). A paced world also has live activity (mistakes entered and deleted again).
+    pace: float = 0.0
 
 
 @dataclass
@@ -100,7 +106,13 @@ def _b64(data: dict[str, Any]) -> str:
 class SimState:
     """Everything one simulator serves, guarded by one lock (the server is threaded)."""
 
-    def __init__(self, config: SimConfig, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        webhook_policy: DeliveryPolicy | None = None,
+    ) -> None:
         self.config = config
         self.lock = threading.RLock()
         self._wall = clock  # auth token lifetimes are real seconds; data time is simulated
@@ -109,6 +121,10 @@ class SimState:
         self.faults: list[Fault] = []
         #: What happened on the auth side: logins, token grants by type, 401 answers.
         self.stats: Counter[str] = Counter()
+        self.tracker = ChangeTracker(self.world)
+        self.webhooks = WebhookHub(config.seed, webhook_policy)
+        #: Why a paced world's clock thread stopped, if it did.
+        self.pace_error: str | None = None
 
     def count(self, event: str) -> None:
         with self.lock:
@@ -117,13 +133,16 @@ class SimState:
     def _generate(self, *, fresh: bool = False) -> World:
         path = self.config.state_file
         if path is not None and path.exists() and not fresh:
-            return load_world(path)
-        return generate(
-            self.config.seed,
-            start=self.config.start,
-            scale=self.config.scale,
-            days=self.config.days,
-        )
+            world = load_world(path)
+        else:
+            world = generate(
+                self.config.seed,
+                start=self.config.start,
+                scale=self.config.scale,
+                days=self.config.days,
+            )
+        world.live = self.config.pace > 0
+        return world
 
     def reset(self, config: SimConfig | None = None) -> None:
         """Regenerate the world from the seed (a state file is not read; `save` overwrites it)."""
@@ -134,15 +153,54 @@ class SimState:
             self.sessions = Sessions()
             self.faults = []
             self.stats = Counter()
+            self.tracker.reset(self.world)
+            self.webhooks.reset(self.config.seed)
 
     def save(self) -> Path | None:
-        """Write the world to the configured state file; returns the path (None: no file)."""
+        """Write the world to the configured state file; returns the path (None: no file).
+
+        A day in progress is saved as it will be at its end (see `persist.world_to_data`)."""
         path = self.config.state_file
         if path is None:
             return None
         with self.lock:
             save_world(self.world, path)
         return path
+
+    def close(self) -> None:
+        """Stop delivering webhooks (the world and its state file stay as they are)."""
+        self.webhooks.close()
+
+    # --- time and changes -----------------------------------------------------------------
+
+    def observe(self, actor: int | None = None) -> int:
+        """Turn what changed in the world since the last look into webhook events (call it
+        after anything that may change the world); returns how many. `actor`: the user an API
+        write acts as."""
+        with self.lock:
+            events = self.tracker.scan(self.world, actor)
+            if events:
+                self.webhooks.route(self.world.webhooks.values(), events, self.world.clock)
+            return len(events)
+
+    def advance_days(self, days: int) -> dict[str, int]:
+        with self.lock:
+            counts = advance(self.world, days)
+            self.observe()
+            return counts
+
+    def advance_minutes(self, minutes: int) -> dict[str, int]:
+        with self.lock:
+            counts = advance_minutes(self.world, minutes)
+            self.observe()
+            return counts
+
+    def advance_seconds(self, seconds: int) -> dict[str, int]:
+        """The pace thread's step."""
+        with self.lock:
+            counts = advance_to(self.world, self.world.clock + seconds)
+            self.observe()
+            return counts
 
     # --- session auth ---------------------------------------------------------------------
 

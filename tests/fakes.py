@@ -65,6 +65,9 @@ class ListFeed:
         value = raw.get("updated")
         return value if isinstance(value, int) else None
 
+    def fetch(self, kind: str, source_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.records.get(kind, []) if str(r.get("id")) == source_id), None)
+
 
 class FakeSage:
     """A Sage company as documents: the reader port, and what a sink writes into it."""

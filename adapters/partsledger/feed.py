@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from adapters.partsledger.client import PartsLedgerClient
+from adapters.partsledger.errors import NotFoundError
 from adapters.partsledger.reader import read_record, source_id_of, updated_of
 from domain.source import PARTSLEDGER, SOURCE_KINDS, Snapshot
 
@@ -46,3 +47,9 @@ class PartsLedgerFeed:
 
     def updated_of(self, raw: dict[str, Any]) -> int | None:
         return updated_of(raw)
+
+    def fetch(self, kind: str, source_id: str) -> dict[str, Any] | None:
+        try:
+            return self.client.get(kind, source_id)
+        except NotFoundError:
+            return None

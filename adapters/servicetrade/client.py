@@ -8,7 +8,7 @@ cannot have acted on it (429, 503, connection never made).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +20,7 @@ from adapters.servicetrade.auth import OAuth2ClientCredentials, SessionAuth
 from adapters.servicetrade.errors import (
     SERVICETRADE_ERRORS,
     BadRequestError,
+    NotFoundError,
     ResponseFormatError,
 )
 
@@ -46,6 +47,11 @@ PAGE_LIMITS = {"job": 2000, "invoice": 2000, "location": 5000, "company": 1000, 
                "jobitem": 1000, "clockevent": 1000}  # fmt: skip
 #: Entity type integers for comments. Invoice's real number is not public; 30 is the simulator's.
 COMMENT_ENTITY_TYPES = {"job": 3, "user": 4, "company": 5, "location": 11, "invoice": 30}
+#: Entity type integers for webhook subscriptions (reference §8): job, user, company and
+#: location are ServiceTrade's; jobitem 23 is one client's; invoice and clockevent have no
+#: public number, so they are the simulator's (30, 31) until ServiceTrade's are known.
+WEBHOOK_ENTITY_TYPES = {**COMMENT_ENTITY_TYPES, "jobitem": 23, "clockevent": 31}
+WEBHOOK_ACTIONS = ("created", "updated", "deleted")
 #: Job statuses fetched in separate passes: `status=all` omits canceled jobs.
 JOB_STATUS_PASSES = ("all", "canceled")
 
@@ -114,6 +120,44 @@ class ServiceTradeClient(HttpSourceClient):
                 f"GET {kind}/{record_id}: expected an object in data, got {type(data).__name__}"
             )
         return data
+
+    def fetch(self, kind: str, record_id: str | int) -> dict[str, Any] | None:
+        """One record's raw wire object, or None when ServiceTrade no longer has it (404)."""
+        try:
+            return self.get(kind, record_id)
+        except NotFoundError:
+            return None
+
+    # --- webhooks (reference §7.1) --------------------------------------------------------
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The account's webhook registrations."""
+        data = self._call("GET", "webhook")
+        hooks = data.get("webhooks") if isinstance(data, dict) else None
+        if not isinstance(hooks, list):
+            raise ResponseFormatError("GET webhook: expected a list in data.webhooks")
+        return [hook for hook in hooks if isinstance(hook, dict)]
+
+    def create_webhook(self, hook_url: str, kinds: Sequence[str]) -> dict[str, Any]:
+        """Register ``hook_url`` for every action on ``kinds``; returns the registration."""
+        body = {
+            "hookUrl": hook_url,
+            "enabled": True,
+            "includeChangesets": False,
+            "entityEvents": [
+                {"entityType": WEBHOOK_ENTITY_TYPES[kind], "actions": list(WEBHOOK_ACTIONS)}
+                for kind in kinds
+            ],
+        }
+        data = self._call("POST", "webhook", json_body=body)
+        if not isinstance(data, dict):
+            raise ResponseFormatError("POST webhook: expected the webhook in data")
+        return data
+
+    def delete_webhook(self, webhook_id: str | int) -> None:
+        """Remove a registration; one already gone is no error."""
+        with suppress(NotFoundError):
+            self._call("DELETE", f"webhook/{webhook_id}")
 
     # --- writes ---------------------------------------------------------------------------
 

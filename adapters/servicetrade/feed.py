@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from adapters.servicetrade.client import ServiceTradeClient
@@ -58,6 +58,18 @@ class ServiceTradeFeed:
 
     def updated_of(self, raw: dict[str, Any]) -> int | None:
         return updated_of(raw)
+
+    def fetch(self, kind: str, source_id: str) -> dict[str, Any] | None:
+        return self.client.fetch(kind, source_id)
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return self.client.webhooks()
+
+    def create_webhook(self, hook_url: str, kinds: Sequence[str]) -> dict[str, Any]:
+        return self.client.create_webhook(hook_url, kinds)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.client.delete_webhook(webhook_id)
 
     def set_invoice_status(self, invoice_id: str, status: str, comment: str | None = None) -> None:
         self.client.set_invoice_status(invoice_id, status, comment)

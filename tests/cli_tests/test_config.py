@@ -164,12 +164,12 @@ def test_the_demo_writes_the_model_defaults() -> None:
         (
             lambda d: d.update(sagee={"sink": "files"}),
             "sagee: unknown section (expected one of: user, store, servicetrade, partsledger, "
-            "sage, mapping, tax, policy)",
+            "sage, mapping, tax, policy, relay, sync)",
         ),
         (
             lambda d: d["servicetrade"]["simulator"].update(sead=8),
             "servicetrade.simulator.sead: unknown key (expected one of: seed, state_file, scale, "
-            "start_date)",
+            "start_date, pace)",
         ),
         (
             lambda d: d["mapping"]["cost_codes"]["labor"].update(kind=1),

@@ -1,0 +1,1 @@
+"""The webhook relay: stores ServiceTrade webhooks and forwards them to agents (docs/relay.md)."""
