@@ -539,6 +539,30 @@ def reconcile(bench: Bench, ctx: Context, sage: Engine, name: str) -> None:
     )
 
 
+def close_pack(bench: Bench, ctx: Context, sage: Engine) -> None:
+    """``recon report``'s pack for the first synthetic month over the whole sandbox."""
+    from application.report import build_pack
+
+    rows = sage_rows_in(sage)
+    bench.phase("report_sage_rows")
+    started, cpu = time.perf_counter(), time.process_time()
+    ctx.catch_up()
+    pack = build_pack(ctx, "2026-10")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    bench.record(
+        "report_sage_rows",
+        {
+            "period": pack["period"],
+            "sage_rows": sum(rows.values()),
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu, 2),
+            "ready": pack["ready"],
+            "tieouts_tie": sum(t["ties"] for t in pack["tieouts"]),
+            "tieouts": len(pack["tieouts"]),
+        },
+    )
+
+
 def synthetic_invoices(mapping: Mapping, rows: int) -> Iterator[tuple[Document, Invoice]]:
     """Invoice documents of three items (ten Sage rows each) until ``rows`` rows are made."""
     made = i = 0
@@ -680,11 +704,15 @@ def run_phase(bench: Bench, name: str, plan: Plan, sage_rows: int) -> None:
         finally:
             close_context(ctx, events)
     else:
-        workdir = bench.workdir / "sage_rows" if name == "reconcile_sage_rows" else bench.workdir
+        on_rows = name in ("reconcile_sage_rows", "report_sage_rows")
+        workdir = bench.workdir / "sage_rows" if on_rows else bench.workdir
         sage = create_sage_engine(f"sqlite:///{workdir / 'sage.db'}")
         ctx, events = open_context(f"sqlite:///{workdir / 'recon.db'}", bench.mapping, sage)
         try:
-            reconcile(bench, ctx, sage, name)
+            if name == "report_sage_rows":
+                close_pack(bench, ctx, sage)
+            else:
+                reconcile(bench, ctx, sage, name)
         finally:
             close_context(ctx, events)
             sage.dispose()
@@ -698,6 +726,7 @@ PHASES = (
     "reconcile",
     "sage_rows_setup",
     "reconcile_sage_rows",
+    "report_sage_rows",
 )
 MAIN_PHASES = PHASES[:5]
 
@@ -735,7 +764,7 @@ def main() -> None:
     if unknown:
         parser.error(f"--phases: unknown {', '.join(sorted(unknown))}")
     if args.sage_rows > 0:
-        phases += ["sage_rows_setup", "reconcile_sage_rows"]
+        phases += ["sage_rows_setup", "reconcile_sage_rows", "report_sage_rows"]
     result: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),

@@ -207,7 +207,7 @@ EntityNumber = Annotated[str, Expect("the Sage tax entity number as the key", _i
 _QUERY_PASSWORD = re.compile(r"(?is)(?:pwd|password)(?:=|%3d)(.*)")
 
 
-def _masked(text: str) -> str:
+def masked(text: str) -> str:
     """A URL with *** where a password may be: from "user:" to the last "@", and after PWD=.
 
     Those spans cover the password however a driver splits the URL (SQLAlchemy and urlsplit
@@ -238,9 +238,9 @@ def _store_url(url: str) -> str:
         # store_env's message names the form expected; it quotes the URL, password and all.
         message = str(exc)
         if repr(url) in message:
-            line = message.replace(repr(url), repr(_masked(url)))
+            line = message.replace(repr(url), repr(masked(url)))
         else:  # worded some other way: say it here rather than risk the password
-            line = f"store.url {_masked(url)!r}: expected {STORE_URL_FORMS}"
+            line = f"store.url {masked(url)!r}: expected {STORE_URL_FORMS}"
         raise PydanticCustomError(LINE, "{line}", {"line": line}) from None
     return url
 
@@ -249,7 +249,7 @@ def _sage_url(url: str) -> str:
     # postgresql: a PostgreSQL-hosted sandbox (adapters/sage/engine.py makes it psycopg 3)
     if not url.startswith(("sqlite:", "mssql+pyodbc:", "postgresql:", "postgresql+psycopg:")):
         line = (
-            f"sage.url {_masked(url)!r}: expected mssql+pyodbc://user:password@host\\SAGE100CON/"
+            f"sage.url {masked(url)!r}: expected mssql+pyodbc://user:password@host\\SAGE100CON/"
             "Company?driver=ODBC+Driver+18+for+SQL+Server or sqlite:///sage.db (a sandbox)"
         )
         raise PydanticCustomError(LINE, "{line}", {"line": line})
@@ -690,7 +690,7 @@ def _shown(error: ErrorDetails) -> str | None:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return repr(_masked(value))
+        return repr(masked(value))
     if isinstance(value, date):
         return value.isoformat()
     return None

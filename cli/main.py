@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from cli import demo, ingest, postings, reconcile, relay, resolve, sandbox, sim, status, sync
+from cli import (
+    demo,
+    ingest,
+    postings,
+    reconcile,
+    relay,
+    report,
+    resolve,
+    sandbox,
+    sim,
+    status,
+    sync,
+)
 
 app = typer.Typer(
     help="Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.",
@@ -26,6 +38,7 @@ app.command()(status.status)
 app.add_typer(status.quarantine_app, name="quarantine")
 app.command()(reconcile.replay)
 app.command()(sync.sync)
+app.command()(report.report)
 app.add_typer(relay.app, name="relay")
 
 

@@ -66,6 +66,7 @@ def _proposed(e: StoredEvent) -> dict[str, Any]:
         "decided_why": "",
         "decided_at": "",
         "automatic": False,
+        "confirmed_at": "",
         "proposed_position": e.position,
         "last_position": e.position,
     }
@@ -75,7 +76,7 @@ class PostingsProjection:
     name = "postings"
 
     def fingerprint(self) -> str:
-        return "postings-2"
+        return "postings-3"
 
     def reset(self, conn: Connection) -> None:
         # Dropped and made again, not emptied: the tables' columns may have changed since
@@ -125,7 +126,7 @@ class PostingsProjection:
                         note=s["note"],
                     )
                 elif e.topic == CONFIRMED:
-                    row["state"] = "confirmed"
+                    row.update(state="confirmed", confirmed_at=_when(s))
                 else:
                     row.update(state="failed", note=s["reason"])
             elif e.topic == OPENED:
@@ -136,6 +137,7 @@ class PostingsProjection:
                     "decision": "",
                     "by": "",
                     "why": "",
+                    "decided_at": "",
                     "position": e.position,
                 }
             else:
@@ -143,6 +145,7 @@ class PostingsProjection:
                     decision="accept" if e.topic == ACCEPTED else "void",
                     by=s["by"],
                     why=s["why"],
+                    decided_at=_when(s),
                     position=e.position,
                 )
         upsert(conn, posting, list(postings.values()))
@@ -218,3 +221,9 @@ def settled_keys(conn: Connection) -> set[str]:
         ),
     )
     return set(conn.execute(accepted).scalars()) | set(conn.execute(voided).scalars())
+
+
+def resolutions(conn: Connection) -> list[dict[str, Any]]:
+    """Every decision about a document recon did not expect, in the order they were made."""
+    query = select(resolution).where(resolution.c.decision != "").order_by(resolution.c.position)
+    return [dict(r) for r in conn.execute(query).mappings()]

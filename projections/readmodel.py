@@ -25,6 +25,7 @@ from projections.postings import (
     postings,
     postings_by_id_prefix,
     rejected_corrections,
+    resolutions,
     settled_keys,
 )
 from projections.receivables import ReceivablesProjection
@@ -186,6 +187,11 @@ class ReadModel:
         """Postings in the given states (all when none), oldest first."""
         with self.engine.connect() as conn:
             return postings(conn, states)
+
+    def resolutions(self) -> list[dict[str, Any]]:
+        """The decisions people made about documents recon did not expect (who, why, when)."""
+        with self.engine.connect() as conn:
+            return resolutions(conn)
 
     def postings_by_id_prefix(self, prefix: str) -> list[dict[str, Any]]:
         """At most two postings whose id starts with ``prefix`` (two: it is ambiguous)."""

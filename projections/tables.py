@@ -141,6 +141,7 @@ posting = Table(
     Column("decided_why", Text, nullable=False, default=""),
     Column("decided_at", String(40), nullable=False, default=""),
     Column("automatic", Boolean, nullable=False, default=False),  # approved by the policy
+    Column("confirmed_at", String(40), nullable=False, default=""),  # Sage showed it
     Column("proposed_position", BigInteger, nullable=False),
     Column("last_position", BigInteger, nullable=False),
     Index("ix_posting_key", "module", "key"),
@@ -156,6 +157,7 @@ resolution = Table(
     Column("decision", String(16), nullable=False, default=""),
     Column("by", String(128), nullable=False, default=""),
     Column("why", Text, nullable=False, default=""),
+    Column("decided_at", String(40), nullable=False, default=""),
     Column("position", BigInteger, nullable=False),
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,12 +27,21 @@ from adapters.sage.errors import SageDataError, SageSchemaError, translating
 from adapters.sage.schema import (
     DISTRICT_ENTITY_COLUMNS,
     TABLES,
+    acpinv,
+    acppmt,
+    acrinv,
+    acrpmt,
+    actpay,
+    actrec,
+    artxdt,
     dlypyr,
     guid_equals,
     guid_text,
     jobcst,
     lgrtrn,
+    lgtnln,
     payrec,
+    reccln,
     taxdst,
     taxent,
     tmcdln,
@@ -82,6 +92,8 @@ _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 _MEMO_LIMIT = 200_000
 #: Payroll record statuses whose timecards no longer stand: 4 Reversed, 5 Void (§3.9).
 PAYROLL_RECORD_VOID = (4, 5)
+#: A void GL transaction (``lgrtrn.status``, §3.7): it no longer counts in the ledger.
+_GL_VOID = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +240,26 @@ class _RowShape:
         return [dict(zip(self.names, values, strict=True)) for values in zip(*texts, strict=True)]
 
 
+def _through(year_column: Any, period_column: Any, year: int, number: int) -> ColumnElement[bool]:
+    """Posted in period ``number`` of ``year`` or earlier (fiscal years, then periods)."""
+    return or_(year_column < year, and_(year_column == year, period_column <= number))
+
+
+def _amount(value: Any) -> Decimal:
+    """A money column as the driver returns it (float on SQLite), exact to the cent."""
+    return Decimal(canonical_value(MONEY, 0 if value is None else value) or "0")
+
+
+def _day(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
 def _parse_period(period: str) -> tuple[int, int]:
     match = _PERIOD.fullmatch(period)
     if match is None or not 0 <= int(match.group(2)) <= 12:
@@ -321,6 +353,228 @@ class SageReader:
                         }
                     )
         return rows
+
+    # -- the books as Sage holds them: plain rows for the month-end close -------------------
+
+    def ledger_invoices(self, kind: str, through: str) -> list[dict[str, Any]]:
+        """Every receivable (``kind`` "ar": 3-2 ``acrinv``) or payable ("ap": 4-2 ``acpinv``)
+        invoice posted in a period up to and including ``through``, void ones too, oldest
+        first. Each row: ``recnum``, ``invnum``, ``usrdf1``, ``period`` ("YYYY-MM"),
+        ``status``, ``invdte`` and ``duedte`` (dates or None), ``invttl``, ``invbal``,
+        ``taxabl``, ``nontax``, ``slstax`` (Decimals), ``taxdst``, ``lgrrec``, and the party
+        the balance is owed by or to: ``party`` (the job's client, or the job itself when it
+        has none; the vendor) and ``party_name``."""
+        year, number = _parse_period(through)
+        if kind == "ar":
+            header, period_column = acrinv, acrinv.c.actper
+            party = [
+                acrinv.c.jobnum,
+                actrec.c.clnnum,
+                actrec.c.jobnme,
+                reccln.c.clnnme,
+                acrinv.c.taxabl,
+                acrinv.c.nontax,
+                acrinv.c.taxdst,
+            ]
+            joined = acrinv.outerjoin(actrec, actrec.c.recnum == acrinv.c.jobnum).outerjoin(
+                reccln, reccln.c.recnum == actrec.c.clnnum
+            )
+        elif kind == "ap":
+            header, period_column = acpinv, acpinv.c.actper
+            party = [acpinv.c.vndnum, actpay.c.vndnme]
+            joined = acpinv.outerjoin(actpay, actpay.c.recnum == acpinv.c.vndnum)
+        else:
+            raise ValueError(f"expected an invoice kind 'ar' or 'ap', got {kind!r}")
+        statement = (
+            select(
+                header.c.recnum,
+                header.c.invnum,
+                header.c.usrdf1,
+                header.c.postyr,
+                period_column,
+                header.c.status,
+                header.c.invdte,
+                header.c.duedte,
+                header.c.invttl,
+                header.c.invbal,
+                header.c.slstax,
+                header.c.lgrrec,
+                *party,
+            )
+            .select_from(joined)
+            .where(_through(header.c.postyr, period_column, year, number))
+            .order_by(header.c.recnum)
+        )
+        rows: list[dict[str, Any]] = []
+        with translating(f"reading Sage {kind} invoices through {through}"), self._reading() as c:
+            for batch in self._batches(c, statement):
+                for values in zip(*batch, strict=True):
+                    (recnum, invnum, usrdf1, postyr, actper, status, invdte, duedte, invttl,
+                     invbal, slstax, lgrrec, *rest) = values  # fmt: skip
+                    row: dict[str, Any] = {
+                        "recnum": int(recnum),
+                        "invnum": canonical_value(TEXT, invnum),
+                        "usrdf1": canonical_value(TEXT, usrdf1),
+                        "period": period_text(int(postyr), int(actper)),
+                        "status": int(status),
+                        "invdte": _day(invdte),
+                        "duedte": _day(duedte),
+                        "invttl": _amount(invttl),
+                        "invbal": _amount(invbal),
+                        "slstax": _amount(slstax),
+                        "lgrrec": int(lgrrec or 0),
+                    }
+                    if kind == "ar":
+                        jobnum, clnnum, jobnme, clnnme, taxabl, nontax, taxdst = rest
+                        row.update(
+                            party=int(clnnum) if clnnum else int(jobnum or 0),
+                            party_name=canonical_value(TEXT, clnnme if clnnum else jobnme),
+                            jobnum=int(jobnum or 0),
+                            taxabl=_amount(taxabl),
+                            nontax=_amount(nontax),
+                            taxdst=None if taxdst is None else int(taxdst),
+                        )
+                    else:
+                        vndnum, vndnme = rest
+                        row.update(party=int(vndnum or 0), party_name=canonical_value(TEXT, vndnme))
+                    rows.append(row)
+        return rows
+
+    def ledger_payments(self, kind: str, through: str) -> list[dict[str, Any]]:
+        """Receipts (``kind`` "ar": 3-3-1 ``acrpmt``) or payments ("ap": 4-3 ``acppmt``)
+        applied to invoices in a period up to and including ``through``. Each row:
+        ``invoice`` (the recnum paid), ``chknum``, ``period``, ``amount``, ``dsctkn``,
+        ``aplcrd`` (Decimals), ``lgrrec`` (0: none)."""
+        year, number = _parse_period(through)
+        if kind not in ("ar", "ap"):
+            raise ValueError(f"expected a payment kind 'ar' or 'ap', got {kind!r}")
+        table = acrpmt if kind == "ar" else acppmt
+        statement = (
+            select(
+                table.c.recnum,
+                table.c.chknum,
+                table.c.postyr,
+                table.c.actper,
+                table.c.amount,
+                table.c.dsctkn,
+                table.c.aplcrd,
+                table.c.lgrrec,
+            )
+            .where(_through(table.c.postyr, table.c.actper, year, number))
+            .order_by(table.c.recnum, table.c.chknum)
+        )
+        rows: list[dict[str, Any]] = []
+        with translating(f"reading Sage {kind} payments through {through}"), self._reading() as c:
+            for batch in self._batches(c, statement):
+                for recnum, chknum, postyr, actper, amount, dsctkn, aplcrd, lgrrec in zip(
+                    *batch, strict=True
+                ):
+                    rows.append(
+                        {
+                            "invoice": int(recnum),
+                            "chknum": canonical_value(TEXT, chknum),
+                            "period": period_text(int(postyr), int(actper)),
+                            "amount": _amount(amount),
+                            "dsctkn": _amount(dsctkn),
+                            "aplcrd": _amount(aplcrd),
+                            "lgrrec": int(lgrrec or 0),
+                        }
+                    )
+        return rows
+
+    def ledger_lines(self, accounts: Sequence[int], through: str) -> list[dict[str, Any]]:
+        """The GL lines (``lgtnln``) on ``accounts`` of every transaction that is not void
+        (``lgrtrn.status`` 3), posted in a period up to and including ``through``, whatever
+        window made it. Each row: ``transaction`` (``lgrtrn.recnum``), ``trnnum``, ``dscrpt``,
+        ``usrdf1``, ``srcnum``, ``period``, ``lgract``, ``dbtamt``, ``crdamt`` (Decimals)."""
+        year, number = _parse_period(through)
+        statement = (
+            select(
+                lgrtrn.c.recnum,
+                lgrtrn.c.trnnum,
+                lgrtrn.c.dscrpt,
+                lgrtrn.c.usrdf1,
+                lgrtrn.c.srcnum,
+                lgrtrn.c.postyr,
+                lgrtrn.c.actprd,
+                lgtnln.c.lgract,
+                lgtnln.c.dbtamt,
+                lgtnln.c.crdamt,
+            )
+            .select_from(lgtnln.join(lgrtrn, lgrtrn.c.recnum == lgtnln.c.recnum))
+            .where(
+                lgtnln.c.lgract.in_(sorted(set(accounts))),
+                or_(lgrtrn.c.status.is_(None), lgrtrn.c.status != _GL_VOID),
+                _through(lgrtrn.c.postyr, lgrtrn.c.actprd, year, number),
+            )
+            .order_by(lgrtrn.c.recnum, lgtnln.c.linnum)
+        )
+        rows: list[dict[str, Any]] = []
+        with translating(f"reading Sage GL lines through {through}"), self._reading() as c:
+            for batch in self._batches(c, statement):
+                for (recnum, trnnum, dscrpt, usrdf1, srcnum, postyr, actprd, account, debit,
+                     credit) in zip(*batch, strict=True):  # fmt: skip
+                    rows.append(
+                        {
+                            "transaction": int(recnum),
+                            "trnnum": canonical_value(TEXT, trnnum),
+                            "dscrpt": canonical_value(TEXT, dscrpt),
+                            "usrdf1": canonical_value(TEXT, usrdf1),
+                            "srcnum": int(srcnum or 0),
+                            "period": period_text(int(postyr), int(actprd)),
+                            "lgract": int(account),
+                            "dbtamt": _amount(debit),
+                            "crdamt": _amount(credit),
+                        }
+                    )
+        return rows
+
+    def invoice_taxes(self, period: str) -> list[dict[str, Any]]:
+        """The tax detail (``artxdt``) of the receivable invoices of ``period``, void ones too.
+        Each row: ``recnum`` (the invoice's), ``invnum``, ``usrdf1``, ``status``, ``taxdst``,
+        ``lgrrec``, ``taxent``, ``sbjtax``, ``taxamt`` (Decimals)."""
+        year, number = _parse_period(period)
+        statement = (
+            select(
+                acrinv.c.recnum,
+                acrinv.c.invnum,
+                acrinv.c.usrdf1,
+                acrinv.c.status,
+                acrinv.c.taxdst,
+                acrinv.c.lgrrec,
+                artxdt.c.taxent,
+                artxdt.c.sbjtax,
+                artxdt.c.taxamt,
+            )
+            .select_from(artxdt.join(acrinv, acrinv.c.recnum == artxdt.c.recnum))
+            .where(acrinv.c.postyr == year, acrinv.c.actper == number)
+            .order_by(acrinv.c.recnum, artxdt.c.taxent)
+        )
+        rows: list[dict[str, Any]] = []
+        with translating(f"reading Sage tax detail for {period}"), self._reading() as c:
+            for batch in self._batches(c, statement):
+                for (recnum, invnum, usrdf1, status, taxdst, lgrrec, entity, subject,
+                     tax) in zip(*batch, strict=True):  # fmt: skip
+                    rows.append(
+                        {
+                            "recnum": int(recnum),
+                            "invnum": canonical_value(TEXT, invnum),
+                            "usrdf1": canonical_value(TEXT, usrdf1),
+                            "status": int(status),
+                            "taxdst": None if taxdst is None else int(taxdst),
+                            "lgrrec": int(lgrrec or 0),
+                            "taxent": int(entity),
+                            "sbjtax": _amount(subject),
+                            "taxamt": _amount(tax),
+                        }
+                    )
+        return rows
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """One connection and one transaction (one snapshot on SQLite) for a read."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
 
     @staticmethod
     def _key_filter(module: str, key: str) -> ColumnElement[bool] | None:

@@ -1,0 +1,450 @@
+"""The figures of the month-end close pack: tie-outs and aging for one period."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from application.adopt import ours
+from application.context import Context, NotConfigured
+from domain.closing import (
+    LedgerInvoice,
+    LedgerLine,
+    LedgerPayment,
+    aged,
+    count_str,
+    group_items,
+    part,
+    period_last_day,
+    subledger_tie_out,
+    tie_out,
+    totals,
+)
+from domain.documents import (
+    AP_INVOICES,
+    AR_INVOICES,
+    DAILY_PAYROLL,
+    JOB_COST,
+    JOURNAL,
+    Document,
+)
+from domain.money import ZERO, qty_str, to_str
+from domain.payroll import settled
+from domain.scope import in_scope
+from domain.tieouts import PAYROLL_SOURCES, active
+
+
+@runtime_checkable
+class SageBooks(Protocol):
+    """The plain rows of Sage's books the close reads (``adapters.sage.reader.SageReader``)."""
+
+    def ledger_invoices(self, kind: str, through: str) -> list[dict[str, Any]]: ...
+
+    def ledger_payments(self, kind: str, through: str) -> list[dict[str, Any]]: ...
+
+    def ledger_lines(self, accounts: Sequence[int], through: str) -> list[dict[str, Any]]: ...
+
+    def invoice_taxes(self, period: str) -> list[dict[str, Any]]: ...
+
+
+def books(ctx: Context) -> SageBooks:
+    reader = ctx.unlinked_sage()
+    if not isinstance(reader, SageBooks):
+        raise NotConfigured("this Sage reader does not read the ledger rows the close needs")
+    return reader
+
+
+def tie_outs(ctx: Context, period: str) -> list[dict[str, Any]]:
+    """The close pack's tie-outs for ``period`` ("YYYY-MM"), in the pack's order: AR billed,
+    AR to GL, AP billed, AP to GL, sales tax, job cost, payroll hours, inventory relief.
+
+    Billed, job cost, payroll and inventory compare what recon keeps (the documents it
+    expects against Sage's in its scope); AR/AP to GL and sales tax are the whole company's
+    books as Sage holds them.
+    """
+    sage = ctx.sage()
+    scope = ours(ctx)
+    model = ctx.read_model
+
+    def held(module: str) -> list[Document]:
+        return active(sage.read(module, period), in_scope(module, ctx.mapping, scope))
+
+    def expected(module: str) -> list[Document]:
+        return [d for d in model.expected(module, period)[0] if not d.is_void]
+
+    ledger = books(ctx)
+    return [
+        _ar_billed(expected(AR_INVOICES), held(AR_INVOICES)),
+        _ledger(ctx, ledger, "ar", period),
+        _ap_billed(expected(AP_INVOICES), held(AP_INVOICES)),
+        _ledger(ctx, ledger, "ap", period),
+        _sales_tax(ctx, ledger, period),
+        _job_cost(expected(JOB_COST), held(JOB_COST)),
+        _payroll_hours(ctx, period, expected(DAILY_PAYROLL), held(DAILY_PAYROLL)),
+        _inventory_relief(expected(JOURNAL), held(JOURNAL)),
+    ]
+
+
+def aging(ctx: Context, period: str) -> dict[str, Any]:
+    """Open receivables (by client) and payables (by vendor) as of the period's last day,
+    from Sage's own balances (``invbal`` of invoices not paid or void, posted in the period or
+    earlier), bucketed by days past the due date."""
+    as_of = period_last_day(period, ctx.mapping.fiscal_year_start_month)
+    ledger = books(ctx)
+    return {
+        "as_of": as_of.isoformat(),
+        "ar": aged(_invoices(ledger, "ar", period), as_of),
+        "ap": aged(_invoices(ledger, "ap", period), as_of),
+    }
+
+
+# -- what recon keeps ----------------------------------------------------------------------
+
+
+def _subtotal(document: Document) -> Decimal:
+    row = document.header
+    return Decimal(row.get("taxabl") or "0") + Decimal(row.get("nontax") or "0")
+
+
+def _taxes(document: Document) -> dict[str, Decimal]:
+    district = document.header.get("taxdst") or "none"
+    tax = sum((Decimal(r.get("taxamt") or "0") for r in document.tables.get("artxdt", ())), ZERO)
+    return {str(district): tax}
+
+
+def _by_key(documents: Sequence[Document]) -> dict[str, Document]:
+    return {d.key: d for d in documents}
+
+
+def _ar_billed(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
+    """ServiceTrade invoices handed to accounting (those recon expects in Sage) against the
+    period's 3-2 invoices in recon's scope: count, subtotal, tax per district, total."""
+    parts = [
+        part("count", Decimal(len(expected)), Decimal(len(sage)), count_str),
+        part("subtotal", _sum(expected, _subtotal), _sum(sage, _subtotal)),
+    ]
+    left_tax = totals(kv for d in expected for kv in _taxes(d).items())
+    right_tax = totals(kv for d in sage for kv in _taxes(d).items())
+    for district in sorted(left_tax.keys() | right_tax.keys(), key=str):
+        parts.append(
+            part(f"tax district {district}", left_tax.get(district, ZERO),
+                 right_tax.get(district, ZERO))
+        )  # fmt: skip
+    left, right = _sum(expected, _amount), _sum(sage, _amount)
+    parts.append(part("total", left, right))
+    return tie_out(
+        "ar_billed",
+        "AR billed",
+        ("ServiceTrade invoices handed to accounting", "Sage 3-2 receivable invoices"),
+        left,
+        right,
+        parts,
+        _document_items(expected, sage, "3-2 invoice"),
+    )
+
+
+def _ap_billed(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
+    left, right = _sum(expected, _amount), _sum(sage, _amount)
+    return tie_out(
+        "ap_billed",
+        "AP billed",
+        ("PartsLedger bills", "Sage 4-2 payable invoices"),
+        left,
+        right,
+        [
+            part("count", Decimal(len(expected)), Decimal(len(sage)), count_str),
+            part("total", left, right),
+        ],
+        _document_items(expected, sage, "4-2 invoice"),
+    )
+
+
+def _document_items(
+    expected: list[Document], sage: list[Document], what: str
+) -> list[dict[str, Any]]:
+    """One item per key whose documents differ in count, subtotal, tax or total."""
+    left, right = _grouped(expected), _grouped(sage)
+    items = []
+    for key in sorted(left.keys() | right.keys()):
+        mine, theirs = left.get(key, []), right.get(key, [])
+        if _figures(mine) == _figures(theirs):
+            continue
+        number = next((str(d.header.get("invnum") or "") for d in theirs + mine), "")
+        if not theirs:
+            detail = f"{what} missing in Sage"
+        elif not mine:
+            detail = f"{what} in Sage that recon does not expect"
+        elif len(theirs) > 1:
+            detail = f"{what} held {len(theirs)} times"
+        else:
+            detail = f"{what} differs: " + ", ".join(
+                name
+                for name, a, b in zip(
+                    ("count", "subtotal", "tax", "total"),
+                    _figures(mine),
+                    _figures(theirs),
+                    strict=True,
+                )
+                if a != b
+            )
+        items.append(
+            {
+                "key": key,
+                "document": number,
+                "left": to_str(_sum(mine, _amount)),
+                "right": to_str(_sum(theirs, _amount)),
+                "difference": to_str(_sum(theirs, _amount) - _sum(mine, _amount)),
+                "detail": detail,
+            }
+        )
+    return items
+
+
+def _grouped(documents: list[Document]) -> dict[str, list[Document]]:
+    found: dict[str, list[Document]] = {}
+    for document in documents:
+        found.setdefault(document.key, []).append(document)
+    return found
+
+
+def _figures(documents: list[Document]) -> tuple[Any, ...]:
+    tax = totals(kv for d in documents for kv in _taxes(d).items()) if documents else {}
+    return (len(documents), _sum(documents, _subtotal), tax, _sum(documents, _amount))
+
+
+def _amount(document: Document) -> Decimal:
+    return document.amount or ZERO
+
+
+def _sum(documents: Sequence[Document], of: Any) -> Decimal:
+    return sum((of(d) for d in documents), ZERO)
+
+
+def _job_cost(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
+    """Per job: the costs recon expects (ServiceTrade parts and labor, PartsLedger direct
+    purchases) against the period's job cost rows in recon's scope (posted payroll's labor,
+    which Sage makes itself, left out)."""
+
+    def by_job(documents: list[Document]) -> dict[str, Decimal]:
+        return totals(
+            (str(d.header.get("jobnum") or "none"), _amount(d))
+            for d in documents
+            if d.header.get("srcnum") not in PAYROLL_SOURCES
+        )
+
+    left, right = by_job(expected), by_job(sage)
+    return tie_out(
+        "job_cost",
+        "Job cost",
+        ("ServiceTrade costs and PartsLedger direct purchases", "Sage 6-3 job cost"),
+        sum(left.values(), ZERO),
+        sum(right.values(), ZERO),
+        [part("jobs", Decimal(len(left)), Decimal(len(right)), count_str)],
+        group_items(left, right, lambda job: (f"job:{job}", job, f"job {job}")),
+    )
+
+
+def _payroll_hours(
+    ctx: Context, period: str, expected: list[Document], daily: list[Document]
+) -> dict[str, Any]:
+    """Hours per employee, day and pay type: ServiceTrade labor against Sage's daily payroll
+    and the timecard lines recon's labor was converted into."""
+    sage = ctx.sage()
+    cards = settled(expected, daily, sage.timecards(period)).values()
+
+    def key(employee: Any, day: Any, pay_type: Any) -> tuple[str, str, str]:
+        return (str(employee or ""), str(day or ""), str(pay_type or ""))
+
+    left = totals(
+        (key(d.header.get("empnum"), d.header.get("paydte"), d.header.get("paytyp")), _amount(d))
+        for d in expected
+    )
+    right = totals(
+        [
+            (key(d.header.get("empnum"), d.header.get("paydte"), d.header.get("paytyp")),
+             _amount(d))
+            for d in daily
+        ]
+        + [
+            (key(r.get("empnum"), r.get("dtewrk"), r.get("paytyp")),
+             Decimal(r.get("hrswrk") or "0"))
+            for r in cards
+        ]
+    )  # fmt: skip
+
+    def describe(k: tuple[str, str, str]) -> tuple[str, str, str]:
+        employee, day, pay_type = k
+        return (
+            f"payroll:{employee}/{day}/{pay_type}",
+            f"employee {employee} {day}",
+            f"employee {employee}, {day}, pay type {pay_type}",
+        )
+
+    return tie_out(
+        "payroll_hours",
+        "Payroll hours",
+        ("ServiceTrade labor hours", "Sage daily payroll and timecard hours"),
+        sum(left.values(), ZERO),
+        sum(right.values(), ZERO),
+        [part("lines", Decimal(len(left)), Decimal(len(right)), count_str)],
+        group_items(left, right, describe, qty_str),
+        qty_str,
+        unit="hours",
+    )
+
+
+def _inventory_relief(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
+    """Parts used from stock against the 1-3 journal entries that relieve inventory."""
+    left = totals((d.key, _amount(d)) for d in expected)
+    right = totals((d.key, _amount(d)) for d in sage)
+    numbers = {d.key: str(d.header.get("trnnum") or "") for d in [*expected, *sage]}
+    return tie_out(
+        "inventory_relief",
+        "Inventory relief",
+        ("ServiceTrade parts used from stock", "Sage 1-3 journal entries"),
+        sum(left.values(), ZERO),
+        sum(right.values(), ZERO),
+        [
+            part("count", Decimal(len(expected)), Decimal(len(sage)), count_str),
+            part("total", sum(left.values(), ZERO), sum(right.values(), ZERO)),
+        ],
+        group_items(
+            left,
+            right,
+            lambda key: (
+                key,
+                numbers.get(key, ""),
+                "journal entry missing in Sage"
+                if key not in right
+                else "journal entry recon does not expect"
+                if key not in left
+                else "journal entry amount differs",
+            ),
+        ),
+    )
+
+
+# -- the books as Sage holds them ---------------------------------------------------------------
+
+_KIND = {
+    "ar": ("ar_gl", "AR to GL", "3-2", "ar_control_account", "3-2 open receivables"),
+    "ap": ("ap_gl", "AP to GL", "4-2", "ap_control_account", "4-2 open payables"),
+}
+
+
+def _invoices(ledger: SageBooks, kind: str, through: str) -> list[LedgerInvoice]:
+    return [
+        LedgerInvoice(
+            recnum=row["recnum"],
+            number=row["invnum"],
+            key=row["usrdf1"] or f"{'acrinv' if kind == 'ar' else 'acpinv'}:{row['recnum']}",
+            period=row["period"],
+            status=row["status"],
+            total=row["invttl"],
+            balance=row["invbal"],
+            gl_ref=row["lgrrec"],
+            party=row["party"],
+            party_name=row["party_name"],
+            due=row["duedte"] or row["invdte"],
+        )
+        for row in ledger.ledger_invoices(kind, through)
+    ]
+
+
+def _ledger(ctx: Context, ledger: SageBooks, kind: str, period: str) -> dict[str, Any]:
+    """A subledger against its control account, activity in the period and balance at its
+    end. The control account's balance is the sum of its GL lines (transactions not void)
+    posted up to the period: Sage's ``lgrbal`` period balances are not maintained by every
+    writer of a company (recon's sql sink does not write them), the lines always are."""
+    name, title, window, account_name, left_label = _KIND[kind]
+    account = ctx.mapping.account(account_name)
+    sign = Decimal(1) if kind == "ar" else Decimal(-1)  # AR is a debit, AP a credit balance
+    lines = [
+        LedgerLine(
+            transaction=row["transaction"],
+            number=row["trnnum"],
+            source=row["srcnum"],
+            period=row["period"],
+            amount=sign * (row["dbtamt"] - row["crdamt"]),
+        )
+        for row in ledger.ledger_lines([account], period)
+    ]
+    payments = [
+        LedgerPayment(
+            invoice=row["invoice"],
+            number=row["chknum"],
+            period=row["period"],
+            amount=row["amount"] + row["dsctkn"],
+            gl_ref=row["lgrrec"],
+        )
+        for row in ledger.ledger_payments(kind, period)
+    ]
+    return subledger_tie_out(
+        name,
+        title,
+        (left_label, f"GL account {account}"),
+        period,
+        _invoices(ledger, kind, period),
+        payments,
+        lines,
+        window,
+    )
+
+
+def _sales_tax(ctx: Context, ledger: SageBooks, period: str) -> dict[str, Any]:
+    """Tax per entity account: the period's ``artxdt`` of invoices not void against the net
+    credits on the tax liability accounts in the period; items per invoice and account, and
+    per GL transaction no invoice names."""
+    accounts = {
+        entity.recnum: entity.account
+        for district in ctx.mapping.tax_districts.values()
+        for entity in district.entities
+    } | dict(ctx.mapping.tax_entity_accounts)
+    taxes = [r for r in ledger.invoice_taxes(period) if r["status"] != 5]
+    left: dict[tuple[int, int], Decimal] = totals(
+        ((r["lgrrec"], accounts.get(r["taxent"], 0)), r["taxamt"]) for r in taxes
+    )
+    lines = [
+        r for r in ledger.ledger_lines(sorted(set(accounts.values())), period)
+        if r["period"] == period
+    ]  # fmt: skip
+    right: dict[tuple[int, int], Decimal] = totals(
+        ((r["transaction"], r["lgract"]), r["crdamt"] - r["dbtamt"]) for r in lines
+    )
+    invoices = {r["lgrrec"]: r for r in taxes}
+    transactions = {r["transaction"]: r for r in lines}
+
+    def describe(key: tuple[int, int]) -> tuple[str, str, str]:
+        gl_ref, account = key
+        invoice = invoices.get(gl_ref)
+        if invoice is not None:
+            return (
+                invoice["usrdf1"] or f"acrinv:{invoice['recnum']}",
+                invoice["invnum"],
+                f"invoice {invoice['invnum']} district {invoice['taxdst']}, account {account}",
+            )
+        line = transactions[gl_ref]
+        return (
+            f"lgrtrn:{gl_ref}",
+            line["trnnum"],
+            f"GL transaction {gl_ref} (source {line['srcnum']}) on account {account} names "
+            "no invoice's tax",
+        )
+
+    by_account_left = totals((account, amount) for (_, account), amount in left.items())
+    by_account_right = totals((account, amount) for (_, account), amount in right.items())
+    parts = [
+        part(f"account {account}", by_account_left.get(account, ZERO),
+             by_account_right.get(account, ZERO))
+        for account in sorted(by_account_left.keys() | by_account_right.keys())
+    ]  # fmt: skip
+    return tie_out(
+        "sales_tax",
+        "Sales tax",
+        ("3-2 tax detail per district", "GL tax liability accounts"),
+        sum(left.values(), ZERO),
+        sum(right.values(), ZERO),
+        parts,
+        group_items(left, right, describe),
+    )
