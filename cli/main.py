@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -24,7 +25,34 @@ app = typer.Typer(
     help="Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback must never print a command's local variables: they hold secrets.
+    pretty_exceptions_show_locals=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"recon {version('recon')}")
+        except PackageNotFoundError:
+            typer.echo("recon (version unknown: not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print recon's version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post."""
+
+
 app.command()(demo.demo)
 app.add_typer(sim.app, name="sim", help="The ServiceTrade simulator.")
 app.add_typer(sandbox.app, name="sandbox")

@@ -1,4 +1,5 @@
-"""`recon sync`'s surface: its log lines never carry a secret; a bad option says what it takes."""
+"""The operator's surface: `recon sync`'s log lines never carry a secret; a bad option says what
+it takes; `recon --version`; tracebacks never show local variables."""
 
 from __future__ import annotations
 
@@ -53,3 +54,19 @@ def test_an_unknown_log_format_is_a_usage_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "expected text or json" in result.stderr
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"recon {version('recon')}"
+
+
+def test_tracebacks_never_show_local_variables() -> None:
+    from cli.main import app
+
+    assert app.pretty_exceptions_show_locals is False
