@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from html import escape
 from typing import Any
 
-from adapters.report.tables import BUCKET_TITLES, BUCKETS
+from adapters.report.tables import BUCKET_TITLES, BUCKETS, decimal_of
 
 BUCKET_COLOURS = {
     "current": "#3f6e9e",
@@ -99,21 +99,11 @@ def _e(value: Any) -> str:
     return "" if value is None else escape(str(value), quote=True)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _num(value: Any, unit: str | None = None) -> str:
     """A figure cell: the pack's string exactly, right-aligned, a negative one marked."""
     if value is None:
         return '<td class="num null">&mdash;</td>'
-    number = _decimal(value)
+    number = decimal_of(value)
     classes = "num neg" if number is not None and number < 0 else "num"
     suffix = '<span class="unit">h</span>' if unit == "hours" else ""
     return f'<td class="{classes}">{_e(value)}{suffix}</td>'
@@ -210,7 +200,7 @@ def aging_chart(title: str, ledger: dict[str, Any], top: Decimal) -> str:
     for i, bucket in enumerate(BUCKETS):
         y = 4 + i * row_h
         value = buckets.get(bucket)
-        number = _decimal(value) or Decimal(0)
+        number = decimal_of(value) or Decimal(0)
         length = int((abs(number) / top) * bar_w) if number else 0
         colour = BUCKET_COLOURS[bucket] if number >= 0 else BAD
         parts.append(
@@ -438,7 +428,7 @@ def aging(pack: dict[str, Any]) -> str:
     ages = pack.get("aging") or {}
     ar, ap = ages.get("ar") or {}, ages.get("ap") or {}
     top = _scale(
-        _decimal((ledger.get("buckets") or {}).get(b)) for ledger in (ar, ap) for b in BUCKETS
+        decimal_of((ledger.get("buckets") or {}).get(b)) for ledger in (ar, ap) for b in BUCKETS
     )
     charts = (
         '<div class="charts">'

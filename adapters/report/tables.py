@@ -8,6 +8,7 @@ hours by the row's ``unit``, ``count`` is a whole number, ``flag`` a yes/no, ``t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 Kind = Literal["text", "money", "hours", "measure", "count", "flag"]
@@ -20,6 +21,18 @@ BUCKET_TITLES = {
     "61_90": "61-90",
     "over_90": "Over 90",
 }
+
+
+def decimal_of(value: Any) -> Decimal | None:
+    """A pack figure (a decimal string) as a Decimal; None for null, true/false, text that
+    is not a number, and infinities or NaN."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
@@ -11,23 +11,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from adapters.report.tables import Column, Kind, Table, tables, unit_kind
+from adapters.report.tables import Column, Kind, Table, decimal_of, tables, unit_kind
 
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
 HOURS_FORMAT = "0.00"
 COUNT_FORMAT = "#,##0"
 HEADER_FILL = PatternFill("solid", fgColor="DDE3EA")
 MIN_WIDTH, MAX_WIDTH = 8, 60
-
-
-def _number(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def _format(kind: Kind, number: Decimal) -> str:
@@ -54,7 +44,7 @@ def _put(ws: Any, row: int, col: int, column: Column, record: dict[str, Any]) ->
         cell.value = value
         return 5
     if kind in ("money", "hours", "count"):
-        number = _number(value)
+        number = decimal_of(value)
         if number is not None:
             cell.value = number
             cell.number_format = _format(kind, number)
