@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +18,7 @@ import orjson
 from application.closing import aging, tie_outs
 from application.context import Context
 from application.reconcile import reconcile
+from application.times import utc_text
 from domain.money import ZERO, to_str
 from domain.posting import CONFIRMED, FAILED, PROPOSED
 from domain.source import SERVICETRADE, Invoice
@@ -32,10 +32,6 @@ BLOCKING_KINDS = (
     "failed_writeback",
     "quarantine",
 )
-
-
-def _iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _in_period(row: dict[str, Any], period: str) -> bool:
@@ -54,7 +50,7 @@ def build_pack(
 
     ``provenance`` adds what only the caller knows (recon's version, the config's digest,
     where the store and Sage are, their passwords masked)."""
-    read_at = _iso(time.time() if wall is None else wall)
+    read_at = utc_text(time.time() if wall is None else wall)
     position = ctx.store.max_position()
     ties = tie_outs(ctx, period)
     ages = aging(ctx, period)

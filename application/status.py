@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from application.adopt import ours
 from application.context import Context
+from application.times import unix_of
 from domain.documents import AP_INVOICES, AR_INVOICES, DAILY_PAYROLL, JOB_COST
 from domain.payroll import settled
 from domain.scope import in_scope
@@ -46,7 +46,7 @@ def sync_status(ctx: Context, now: float | None = None) -> dict[str, Any] | None
     if agent is None:
         return None
     now = time.time() if now is None else now
-    updated = float(agent.get("updated_unix") or 0.0)
+    updated = unix_of(agent.get("updated")) or 0.0
     running = bool(agent.get("running")) and now - updated < STALE_SECONDS
     relay = states.get("relay")
     pushed = (
@@ -59,7 +59,7 @@ def sync_status(ctx: Context, now: float | None = None) -> dict[str, Any] | None
     for subject, state in sorted(states.items()):
         if not subject.startswith("kind:"):
             continue
-        polled = _unix(state.get("polled_at"))
+        polled = unix_of(state.get("polled_at"))
         since_poll = None if polled is None else round(now - polled)
         lag = since_poll
         if pushed and subject.startswith("kind:servicetrade/"):
@@ -68,17 +68,11 @@ def sync_status(ctx: Context, now: float | None = None) -> dict[str, Any] | None
                                          "lag_seconds": lag}  # fmt: skip
     return {
         "running": running,
-        **{k: v for k, v in agent.items() if k not in ("running", "updated_unix")},
+        **{k: v for k, v in agent.items() if k != "running"},
         "seconds_since_update": round(now - updated),
         "relay": relay,
         "kinds": kinds,
     }
-
-
-def _unix(text: Any) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def tie_out(ctx: Context) -> dict[str, Any]:

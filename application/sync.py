@@ -21,7 +21,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from threading import Event
 from typing import Any
 
@@ -29,6 +28,7 @@ from application import post
 from application.context import Context
 from application.ingest import IngestReport, ingest, ingest_ids
 from application.reconcile import reconcile
+from application.times import utc_text
 from application.writeback import write_back
 from domain.ports import (
     ChangeNotice,
@@ -135,10 +135,6 @@ class CycleReport:
         )
 
 
-def _now_iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 class Agent:
     """One sync agent over one store and Sage company; ``run`` until ``stopping`` is set."""
 
@@ -215,7 +211,7 @@ class Agent:
         self._poll(report)
         self._post(report)
         self.cycles += 1
-        self.last_cycle = {"at": _now_iso(self.wall()), **report.to_json()}
+        self.last_cycle = {"at": utc_text(self.wall()), **report.to_json()}
         self.note()
         if not report.quiet:
             self.log("cycle", **report.to_json())
@@ -300,13 +296,13 @@ class Agent:
             self.backoff[system].succeeded()
             self.next_poll[system] = self.clock() + self.settings.poll_interval
             report.polled.append(system)
-            at = _now_iso(self.wall())
+            at = utc_text(self.wall())
             for kind in SOURCE_KINDS[system]:
                 self.kinds.setdefault(f"{system}/{kind}", {})["polled_at"] = at
             self._count(report, got, via="poll")
 
     def _count(self, report: CycleReport, got: IngestReport, *, via: str) -> None:
-        at = _now_iso(self.wall())
+        at = utc_text(self.wall())
         for kind, n in got.appended.items():
             if n:
                 report.recorded[kind] += n
@@ -377,9 +373,8 @@ class Agent:
         states: dict[str, dict[str, Any]] = {
             AGENT: {
                 "running": True,
-                "started": _now_iso(self.started),
-                "updated": _now_iso(wall),
-                "updated_unix": wall,
+                "started": utc_text(self.started),
+                "updated": utc_text(wall),
                 "cycles": self.cycles,
                 "last_cycle": self.last_cycle,
                 "poll_interval_seconds": self.settings.poll_interval,
@@ -400,7 +395,7 @@ class Agent:
         """Say in the read model that the agent is no longer running."""
         state = self.ctx.read_model.sync_state().get(AGENT, {})
         self.ctx.read_model.note_sync(
-            {AGENT: {**state, "running": False, "stopped": _now_iso(self.wall())}}
+            {AGENT: {**state, "running": False, "stopped": utc_text(self.wall())}}
         )
 
 

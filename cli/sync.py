@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 from urllib.parse import unquote, urlsplit
@@ -128,16 +127,15 @@ def _open(
 def _note_waiting(cfg: Config, error: str) -> None:
     """Say in the store, for `recon status`, that the agent waits for Sage to answer."""
     from application.sync import AGENT
+    from application.times import utc_text
     from cli.bootstrap import context
 
     with context(cfg, with_sage=False) as ctx:
-        wall = time.time()
         ctx.read_model.note_sync(
             {
                 AGENT: {
                     "running": True,
-                    "updated": _iso(wall),
-                    "updated_unix": wall,
+                    "updated": utc_text(time.time()),
                     "health": {"sage": {"ok": False, "error": error}},
                 }
             }
@@ -190,23 +188,12 @@ def _relay(cfg: Config, stack: ExitStack, log: Logger) -> tuple[ChangeNotices | 
         )
         url, hook_url = running.agent_url, running.hook_url
     log.hide(urlsplit(hook_url).path.rstrip("/").rsplit("/", 1)[-1])  # the unguessable part
-    after = _last_acked(cfg)
-    connection = RelayConnection(url, token, after=after, ca_file=relay.ca_file or None)
+    # The relay keeps each agent's last acknowledged notice and resumes after it.
+    connection = RelayConnection(url, token, ca_file=relay.ca_file or None)
     connection.start()
     stack.callback(connection.close)
-    log("relay", mode=relay.mode, url=url, resume_after=after)
+    log("relay", mode=relay.mode, url=url)
     return RelayNotices(connection), hook_url
-
-
-def _last_acked(cfg: Config) -> int | None:
-    """Where the relay stream resumes: after the last notice this store recorded."""
-    from application.sync import RELAY
-    from cli.bootstrap import context
-
-    with context(cfg, with_sage=False) as ctx:
-        state = ctx.read_model.sync_state().get(RELAY) or {}
-    value = state.get("last_acked")
-    return value if isinstance(value, int) else None
 
 
 def _beside_store(store_url: str, config_path: Path | None) -> str:
@@ -280,7 +267,9 @@ class Logger:
             self.secrets = sorted({*self.secrets, secret}, key=len, reverse=True)
 
     def __call__(self, event: str, **fields: Any) -> None:
-        at = _iso(time.time())
+        from application.times import utc_text
+
+        at = utc_text(time.time())
         if self.form == "json":
             line = json.dumps({"ts": at, "event": event, **fields}, default=str)
         else:
@@ -326,7 +315,3 @@ def _human(event: str, fields: dict[str, Any]) -> str:
             f"trying again in {fields['retry_in_seconds']} s"
         )
     return ", ".join(f"{key} {value}" for key, value in fields.items() if value is not None)
-
-
-def _iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
