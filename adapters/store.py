@@ -11,6 +11,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import StoredEvent as Record
 from eventsourcing.utils import register_topic
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
@@ -41,6 +42,13 @@ def _topic(topic: str) -> str:
 
 class StoreConfigError(ValueError):
     """An event store URL recon cannot use; the message names the expected form."""
+
+
+class StoreKeyError(StoreConfigError):
+    """store.cipher_key (or its absence) does not read this store's events."""
+
+
+WRONG_KEY = "store.cipher_key does not decrypt this store"
 
 
 def store_env(url: str, cipher_key: str | None = None) -> dict[str, str]:
@@ -78,7 +86,7 @@ def store_env(url: str, cipher_key: str | None = None) -> dict[str, str]:
             "postgresql://user:password@host:port/database"
         )
     if cipher_key:
-        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
         env["CIPHER_KEY"] = cipher_key
     return env
 
@@ -134,6 +142,46 @@ class Store(Application[Any]):
             Path(env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(env=env)
         self._plain = env.get("CIPHER_TOPIC") is None and self.env.get("COMPRESSOR_TOPIC") is None
+        try:
+            self._check_key()
+        except StoreKeyError:
+            self.close()
+            raise
+
+    def _check_key(self) -> None:
+        """Read the first event: a store encrypted under another key (or under none, or not
+        encrypted) fails here, in one line, rather than at the first projection."""
+        first = self.recorder.select_notifications(start=0, limit=1, inclusive_of_start=False)
+        if not first:
+            return
+        state = first[0].state
+        try:
+            self._state(state)
+        except ValueError:
+            if self.mapper.cipher is None:
+                raise StoreKeyError(
+                    "this store is encrypted and store.cipher_key is not set: set the key "
+                    "its events were written with (docs/security.md)"
+                ) from None
+            try:
+                orjson.loads(state)
+            except orjson.JSONDecodeError:
+                raise StoreKeyError(
+                    f"{WRONG_KEY}: set the key its events were written with (docs/security.md)"
+                ) from None
+            raise StoreKeyError(
+                f"{WRONG_KEY}: its events are not encrypted; to encrypt an existing store, copy "
+                "it into a new one (docs/security.md, rotating the key)"
+            ) from None
+
+    def _state(self, state: bytes) -> Any:
+        """An event's state as stored, decrypted and decompressed as configured, decoded."""
+        mapper = self.mapper
+        if mapper.cipher is not None:
+            state = mapper.cipher.decrypt(state)
+        if mapper.compressor is not None:
+            state = mapper.compressor.decompress(state)
+        return orjson.loads(state)
 
     def record(self, events: Iterable[Aggregate.Event | Aggregate]) -> int:
         """Append events (and pending events of aggregates) in one transaction."""
@@ -175,21 +223,49 @@ class Store(Application[Any]):
                 )
                 for n in notifications
             ]
-        mapper = self.mapper
-        result = []
-        for n in notifications:
-            state = n.state
-            if mapper.cipher is not None:
-                state = mapper.cipher.decrypt(state)
-            if mapper.compressor is not None:
-                state = mapper.compressor.decompress(state)
-            result.append(
-                StoredEvent(
-                    n.id,
-                    str(n.originator_id),
-                    n.originator_version,
-                    _topic(n.topic),
-                    orjson.loads(state),
-                )
+        return [
+            StoredEvent(
+                n.id,
+                str(n.originator_id),
+                n.originator_version,
+                _topic(n.topic),
+                self._state(n.state),
             )
-        return result
+            for n in notifications
+        ]
+
+    def copy_to(self, target: Store, page: int = 1000) -> int:
+        """Copy every event, in log order, into an empty store: read with this store's key
+        (or none), written with the target's (rotating store.cipher_key). Returns how many."""
+        if target.max_position():
+            raise StoreConfigError("the store to copy into already holds events")
+        source, into = self.mapper, target.mapper
+        copied, after = 0, 0
+        while True:
+            notifications = self.recorder.select_notifications(
+                start=after, limit=page, inclusive_of_start=False
+            )
+            if not notifications:
+                return copied
+            events = []
+            for n in notifications:
+                state = n.state
+                if source.cipher is not None:
+                    state = source.cipher.decrypt(state)
+                if source.compressor is not None:
+                    state = source.compressor.decompress(state)
+                if into.compressor is not None:
+                    state = into.compressor.compress(state)
+                if into.cipher is not None:
+                    state = into.cipher.encrypt(state)
+                events.append(
+                    Record(
+                        originator_id=n.originator_id,
+                        originator_version=n.originator_version,
+                        topic=n.topic,
+                        state=state,
+                    )
+                )
+            target.recorder.insert_events(events)
+            copied += len(events)
+            after = notifications[-1].id

@@ -11,7 +11,7 @@ matched one to one is an ``ambiguous_match`` finding naming both sides.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +48,6 @@ UNLINKED_PREFIX = {CLIENTS: SAGE_CLIENT, AR_INVOICES: SAGE_AR_INVOICE, AP_INVOIC
 #: Master records the natural key names by.
 NAME_COLUMN = {CLIENTS: "clnnme", JOBS: "jobnme", VENDORS: "vndnme"}
 
-Read = Callable[[str], list[Document]]
-
 
 @dataclass
 class AdoptReport:
@@ -75,23 +73,20 @@ class AdoptReport:
         return (set(), set()) if matching is None else matching.held_back()
 
 
-def adopt(ctx: Context, read: Read | None = None) -> AdoptReport:
+def adopt(ctx: Context) -> AdoptReport:
     """Match, record the links and the numbers taken, and catch the read model up.
 
-    ``read(module)`` reads all of a module from Sage as the reader keys it (no adoption
-    applied); the reconcile that follows passes a memo of its own reads."""
+    Only the Sage records that carry no link of recon's are read as documents (streamed:
+    a module is never held whole), and the keys of the rest when there is something to
+    match."""
     reader = ctx.unlinked_sage()
-    reading = read or (lambda module: reader.read(module, None))
     report = AdoptReport()
-    sage_jobs: list[Document] | None = None
+    job_clients: dict[str, str] = {}
     for module in ADOPTED_MODULES:
-        held = reading(module)
-        if module == JOBS:
-            sage_jobs = held
-        candidates = _sage_candidates(ctx, module, held, sage_jobs)
+        candidates = _sage_candidates(ctx, module, job_clients)
         matching = Matching(module)
         if candidates:
-            sources = _source_candidates(ctx, module, {d.key for d in held})
+            sources = _source_candidates(ctx, module, reader.keys(module))
             matching = _match(module, sources, candidates)
         report.matchings[module] = matching
         events: list[Any] = [_adoption(ctx, module, m) for m in matching.matches]
@@ -138,43 +133,50 @@ def _written_numbers(ctx: Context, module: str) -> set[int]:
     return written
 
 
-def _sage_candidates(
-    ctx: Context, module: str, held: list[Document], sage_jobs: list[Document] | None
-) -> list[Candidate]:
+def _sage_candidates(ctx: Context, module: str, job_clients: dict[str, str]) -> list[Candidate]:
     """Sage records that carry no link of recon's, that recon did not create and has not
-    adopted (void ones aside)."""
+    adopted (void ones aside). Reading the jobs fills ``job_clients`` (every Sage job's
+    client), which the invoices read after them name their party by."""
     adopted = ctx.read_model.adopted_sage_keys(module)
     prefix = UNLINKED_PREFIX.get(module)
-    if prefix is not None:
-        unlinked = [d for d in held if d.key.startswith(prefix) and d.key not in adopted]
-    else:
-        written = _written_numbers(ctx, module)
-        unlinked = [
-            d
-            for d in held
-            if isinstance(d.sage_ref, int) and d.sage_ref not in written and d.key not in adopted
-        ]
-    unlinked = [d for d in unlinked if module in MASTER_MODULES or not d.is_void]
-    clients = _job_clients(sage_jobs or [])
-    return [_candidate(module, d, clients) for d in unlinked]
+    written = set() if prefix is not None else _written_numbers(ctx, module)
+    found: list[Candidate] = []
+    for d in ctx.unlinked_sage().stream(module, None, unlinked=True):
+        if module == JOBS:
+            job_clients.update(_job_clients([d]))
+        if d.key in adopted or (module not in MASTER_MODULES and d.is_void):
+            continue
+        if prefix is not None:
+            if not d.key.startswith(prefix):
+                continue
+        elif not isinstance(d.sage_ref, int) or d.sage_ref in written:
+            continue
+        found.append(_candidate(module, d, job_clients))
+    return found
 
 
 def _source_candidates(ctx: Context, module: str, in_sage: set[str]) -> list[Candidate]:
     """What recon expects that Sage does not hold under recon's key and nothing adopted:
     clients and invoices by key; jobs and vendors whose number recon has not written."""
-    expected, _problems = ctx.read_model.expected(module, None)
-    linked = {link["source_key"] for link in ctx.read_model.links(module)}
-    if module in (JOBS, VENDORS):
-        written = _written_numbers(ctx, module)
-        adopted_numbers = {int(link["sage_ref"]) for link in ctx.read_model.links(module)}
-        wanted = [
-            d for d in expected if int(d.header.get("recnum") or 0) not in written | adopted_numbers
-        ]
-    else:
-        wanted = [d for d in expected if d.key not in in_sage and d.key not in linked]
-    wanted = [d for d in wanted if module in MASTER_MODULES or not d.is_void]
-    clients = _job_clients(ctx.read_model.expected(JOBS, None)[0]) if module == AR_INVOICES else {}
-    return [_candidate(module, d, clients) for d in wanted]
+    model = ctx.read_model
+    links = model.links(module)
+    linked = {link["source_key"] for link in links}
+    taken = (
+        _written_numbers(ctx, module) | {int(link["sage_ref"]) for link in links}
+        if module in (JOBS, VENDORS)
+        else set()
+    )
+
+    def wanted(d: Document) -> bool:
+        if module not in MASTER_MODULES and d.is_void:
+            return False
+        if module in (JOBS, VENDORS):
+            return int(d.header.get("recnum") or 0) not in taken
+        return d.key not in in_sage and d.key not in linked
+
+    clients = _job_clients(model.expected_stream(JOBS, None)[0]) if module == AR_INVOICES else {}
+    documents, _problems = model.expected_stream(module, None)
+    return [_candidate(module, d, clients) for d in documents if wanted(d)]
 
 
 def _job_clients(jobs: Iterable[Document]) -> dict[str, str]:

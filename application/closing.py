@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,21 +32,22 @@ from domain.documents import (
 )
 from domain.money import ZERO, qty_str, to_str
 from domain.payroll import settled
+from domain.reconcile import paired
 from domain.scope import in_scope
-from domain.tieouts import PAYROLL_SOURCES, active
+from domain.tieouts import PAYROLL_SOURCES
 
 
 @runtime_checkable
 class SageBooks(Protocol):
     """The plain rows of Sage's books the close reads (``adapters.sage.reader.SageReader``)."""
 
-    def ledger_invoices(self, kind: str, through: str) -> list[dict[str, Any]]: ...
+    def ledger_invoices(self, kind: str, through: str) -> Iterable[dict[str, Any]]: ...
 
-    def ledger_payments(self, kind: str, through: str) -> list[dict[str, Any]]: ...
+    def ledger_payments(self, kind: str, through: str) -> Iterable[dict[str, Any]]: ...
 
-    def ledger_lines(self, accounts: Sequence[int], through: str) -> list[dict[str, Any]]: ...
+    def ledger_lines(self, accounts: Sequence[int], through: str) -> Iterable[dict[str, Any]]: ...
 
-    def invoice_taxes(self, period: str) -> list[dict[str, Any]]: ...
+    def invoice_taxes(self, period: str) -> Iterable[dict[str, Any]]: ...
 
 
 def books(ctx: Context) -> SageBooks:
@@ -67,11 +69,14 @@ def tie_outs(ctx: Context, period: str) -> list[dict[str, Any]]:
     scope = ours(ctx)
     model = ctx.read_model
 
-    def held(module: str) -> list[Document]:
-        return active(sage.read(module, period), in_scope(module, ctx.mapping, scope))
+    def held(module: str) -> Iterator[Document]:
+        """The period's Sage documents that count, streamed in key order."""
+        counts = in_scope(module, ctx.mapping, scope)
+        return (d for d in sage.stream(module, period) if not d.is_void and counts(d))
 
-    def expected(module: str) -> list[Document]:
-        return [d for d in model.expected(module, period)[0] if not d.is_void]
+    def expected(module: str) -> Iterator[Document]:
+        """The period's documents recon expects (not void), streamed in key order."""
+        return (d for d in model.expected_stream(module, period)[0] if not d.is_void)
 
     ledger = books(ctx)
     return [
@@ -81,7 +86,7 @@ def tie_outs(ctx: Context, period: str) -> list[dict[str, Any]]:
         _ledger(ctx, ledger, "ap", period),
         _sales_tax(ctx, ledger, period),
         _job_cost(expected(JOB_COST), held(JOB_COST)),
-        _payroll_hours(ctx, period, expected(DAILY_PAYROLL), held(DAILY_PAYROLL)),
+        _payroll_hours(ctx, period, list(expected(DAILY_PAYROLL)), list(held(DAILY_PAYROLL))),
         _inventory_relief(expected(JOURNAL), held(JOURNAL)),
     ]
 
@@ -113,61 +118,34 @@ def _taxes(document: Document) -> dict[str, Decimal]:
     return {str(district): tax}
 
 
-def _by_key(documents: Sequence[Document]) -> dict[str, Document]:
-    return {d.key: d for d in documents}
+@dataclass
+class _Billed:
+    """One side of a billed tie-out, summed as its documents stream by."""
+
+    count: int = 0
+    subtotal: Decimal = ZERO
+    total: Decimal = ZERO
+    tax: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, documents: Sequence[Document]) -> None:
+        self.count += len(documents)
+        self.subtotal += _sum(documents, _subtotal)
+        self.total += _sum(documents, _amount)
+        for document in documents:
+            for district, amount in _taxes(document).items():
+                self.tax[district] = self.tax.get(district, ZERO) + amount
 
 
-def _ar_billed(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
-    """ServiceTrade invoices handed to accounting (those recon expects in Sage) against the
-    period's 3-2 invoices in recon's scope: count, subtotal, tax per district, total."""
-    parts = [
-        part("count", Decimal(len(expected)), Decimal(len(sage)), count_str),
-        part("subtotal", _sum(expected, _subtotal), _sum(sage, _subtotal)),
-    ]
-    left_tax = totals(kv for d in expected for kv in _taxes(d).items())
-    right_tax = totals(kv for d in sage for kv in _taxes(d).items())
-    for district in sorted(left_tax.keys() | right_tax.keys(), key=str):
-        parts.append(
-            part(f"tax district {district}", left_tax.get(district, ZERO),
-                 right_tax.get(district, ZERO))
-        )  # fmt: skip
-    left, right = _sum(expected, _amount), _sum(sage, _amount)
-    parts.append(part("total", left, right))
-    return tie_out(
-        "ar_billed",
-        "AR billed",
-        ("ServiceTrade invoices handed to accounting", "Sage 3-2 receivable invoices"),
-        left,
-        right,
-        parts,
-        _document_items(expected, sage, "3-2 invoice"),
-    )
-
-
-def _ap_billed(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
-    left, right = _sum(expected, _amount), _sum(sage, _amount)
-    return tie_out(
-        "ap_billed",
-        "AP billed",
-        ("PartsLedger bills", "Sage 4-2 payable invoices"),
-        left,
-        right,
-        [
-            part("count", Decimal(len(expected)), Decimal(len(sage)), count_str),
-            part("total", left, right),
-        ],
-        _document_items(expected, sage, "4-2 invoice"),
-    )
-
-
-def _document_items(
-    expected: list[Document], sage: list[Document], what: str
-) -> list[dict[str, Any]]:
-    """One item per key whose documents differ in count, subtotal, tax or total."""
-    left, right = _grouped(expected), _grouped(sage)
+def _billed(
+    expected: Iterable[Document], sage: Iterable[Document], what: str
+) -> tuple[_Billed, _Billed, list[dict[str, Any]]]:
+    """Both sides' figures, and one item per key whose documents differ in count, subtotal,
+    tax or total: the two streams (sorted by key) are paired key by key, never held whole."""
+    left, right = _Billed(), _Billed()
     items = []
-    for key in sorted(left.keys() | right.keys()):
-        mine, theirs = left.get(key, []), right.get(key, [])
+    for key, mine, theirs in paired(expected, sage):
+        left.add(mine)
+        right.add(theirs)
         if _figures(mine) == _figures(theirs):
             continue
         number = next((str(d.header.get("invnum") or "") for d in theirs + mine), "")
@@ -198,14 +176,49 @@ def _document_items(
                 "detail": detail,
             }
         )
-    return items
+    items.sort(key=lambda found: str(found["key"]))
+    return left, right, items
 
 
-def _grouped(documents: list[Document]) -> dict[str, list[Document]]:
-    found: dict[str, list[Document]] = {}
-    for document in documents:
-        found.setdefault(document.key, []).append(document)
-    return found
+def _ar_billed(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
+    """ServiceTrade invoices handed to accounting (those recon expects in Sage) against the
+    period's 3-2 invoices in recon's scope: count, subtotal, tax per district, total."""
+    left, right, items = _billed(expected, sage, "3-2 invoice")
+    parts = [
+        part("count", Decimal(left.count), Decimal(right.count), count_str),
+        part("subtotal", left.subtotal, right.subtotal),
+    ]
+    for district in sorted(left.tax.keys() | right.tax.keys(), key=str):
+        parts.append(
+            part(f"tax district {district}", left.tax.get(district, ZERO),
+                 right.tax.get(district, ZERO))
+        )  # fmt: skip
+    parts.append(part("total", left.total, right.total))
+    return tie_out(
+        "ar_billed",
+        "AR billed",
+        ("ServiceTrade invoices handed to accounting", "Sage 3-2 receivable invoices"),
+        left.total,
+        right.total,
+        parts,
+        items,
+    )
+
+
+def _ap_billed(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
+    left, right, items = _billed(expected, sage, "4-2 invoice")
+    return tie_out(
+        "ap_billed",
+        "AP billed",
+        ("PartsLedger bills", "Sage 4-2 payable invoices"),
+        left.total,
+        right.total,
+        [
+            part("count", Decimal(left.count), Decimal(right.count), count_str),
+            part("total", left.total, right.total),
+        ],
+        items,
+    )
 
 
 def _figures(documents: list[Document]) -> tuple[Any, ...]:
@@ -217,16 +230,16 @@ def _amount(document: Document) -> Decimal:
     return document.amount or ZERO
 
 
-def _sum(documents: Sequence[Document], of: Any) -> Decimal:
+def _sum(documents: Iterable[Document], of: Any) -> Decimal:
     return sum((of(d) for d in documents), ZERO)
 
 
-def _job_cost(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
+def _job_cost(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
     """Per job: the costs recon expects (ServiceTrade parts and labor, PartsLedger direct
     purchases) against the period's job cost rows in recon's scope (posted payroll's labor,
     which Sage makes itself, left out)."""
 
-    def by_job(documents: list[Document]) -> dict[str, Decimal]:
+    def by_job(documents: Iterable[Document]) -> dict[str, Decimal]:
         return totals(
             (str(d.header.get("jobnum") or "none"), _amount(d))
             for d in documents
@@ -294,11 +307,18 @@ def _payroll_hours(
     )
 
 
-def _inventory_relief(expected: list[Document], sage: list[Document]) -> dict[str, Any]:
+def _inventory_relief(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
     """Parts used from stock against the 1-3 journal entries that relieve inventory."""
-    left = totals((d.key, _amount(d)) for d in expected)
-    right = totals((d.key, _amount(d)) for d in sage)
-    numbers = {d.key: str(d.header.get("trnnum") or "") for d in [*expected, *sage]}
+    left: dict[str, Decimal] = {}
+    right: dict[str, Decimal] = {}
+    numbers: dict[str, str] = {}
+    counts = [0, 0]
+    for key, mine, theirs in paired(expected, sage):
+        for side, documents, sums in ((0, mine, left), (1, theirs, right)):
+            counts[side] += len(documents)
+            if documents:
+                sums[key] = _sum(documents, _amount)
+        numbers[key] = str((theirs or mine)[-1].header.get("trnnum") or "")
     return tie_out(
         "inventory_relief",
         "Inventory relief",
@@ -306,7 +326,7 @@ def _inventory_relief(expected: list[Document], sage: list[Document]) -> dict[st
         sum(left.values(), ZERO),
         sum(right.values(), ZERO),
         [
-            part("count", Decimal(len(expected)), Decimal(len(sage)), count_str),
+            part("count", Decimal(counts[0]), Decimal(counts[1]), count_str),
             part("total", sum(left.values(), ZERO), sum(right.values(), ZERO)),
         ],
         group_items(
@@ -333,8 +353,8 @@ _KIND = {
 }
 
 
-def _invoices(ledger: SageBooks, kind: str, through: str) -> list[LedgerInvoice]:
-    return [
+def _invoices(ledger: SageBooks, kind: str, through: str) -> Iterator[LedgerInvoice]:
+    return (
         LedgerInvoice(
             recnum=row["recnum"],
             number=row["invnum"],
@@ -349,7 +369,7 @@ def _invoices(ledger: SageBooks, kind: str, through: str) -> list[LedgerInvoice]
             due=row["duedte"] or row["invdte"],
         )
         for row in ledger.ledger_invoices(kind, through)
-    ]
+    )
 
 
 def _ledger(ctx: Context, ledger: SageBooks, kind: str, period: str) -> dict[str, Any]:
@@ -385,7 +405,7 @@ def _ledger(ctx: Context, ledger: SageBooks, kind: str, period: str) -> dict[str
         title,
         (left_label, f"GL account {account}"),
         period,
-        _invoices(ledger, kind, period),
+        list(_invoices(ledger, kind, period)),
         payments,
         lines,
         window,
@@ -401,34 +421,35 @@ def _sales_tax(ctx: Context, ledger: SageBooks, period: str) -> dict[str, Any]:
         for district in ctx.mapping.tax_districts.values()
         for entity in district.entities
     } | dict(ctx.mapping.tax_entity_accounts)
-    taxes = [r for r in ledger.invoice_taxes(period) if r["status"] != 5]
-    left: dict[tuple[int, int], Decimal] = totals(
-        ((r["lgrrec"], accounts.get(r["taxent"], 0)), r["taxamt"]) for r in taxes
-    )
-    lines = [
-        r for r in ledger.ledger_lines(sorted(set(accounts.values())), period)
-        if r["period"] == period
-    ]  # fmt: skip
-    right: dict[tuple[int, int], Decimal] = totals(
-        ((r["transaction"], r["lgract"]), r["crdamt"] - r["dbtamt"]) for r in lines
-    )
-    invoices = {r["lgrrec"]: r for r in taxes}
-    transactions = {r["transaction"]: r for r in lines}
+    # Summed as the rows stream by; of each invoice and transaction only what names it.
+    left: dict[tuple[int, int], Decimal] = {}
+    invoices: dict[int, tuple[str, str, Any]] = {}
+    for r in ledger.invoice_taxes(period):
+        if r["status"] == 5:
+            continue
+        at = (r["lgrrec"], accounts.get(r["taxent"], 0))
+        left[at] = left.get(at, ZERO) + r["taxamt"]
+        invoices[r["lgrrec"]] = (r["usrdf1"] or f"acrinv:{r['recnum']}", r["invnum"], r["taxdst"])
+    right: dict[tuple[int, int], Decimal] = {}
+    transactions: dict[int, tuple[str, int]] = {}
+    for r in ledger.ledger_lines(sorted(set(accounts.values())), period):
+        if r["period"] != period:
+            continue
+        at = (r["transaction"], r["lgract"])
+        right[at] = right.get(at, ZERO) + (r["crdamt"] - r["dbtamt"])
+        transactions[r["transaction"]] = (r["trnnum"], r["srcnum"])
 
     def describe(key: tuple[int, int]) -> tuple[str, str, str]:
         gl_ref, account = key
         invoice = invoices.get(gl_ref)
         if invoice is not None:
-            return (
-                invoice["usrdf1"] or f"acrinv:{invoice['recnum']}",
-                invoice["invnum"],
-                f"invoice {invoice['invnum']} district {invoice['taxdst']}, account {account}",
-            )
-        line = transactions[gl_ref]
+            name, number, district = invoice
+            return (name, number, f"invoice {number} district {district}, account {account}")
+        number, source = transactions[gl_ref]
         return (
             f"lgrtrn:{gl_ref}",
-            line["trnnum"],
-            f"GL transaction {gl_ref} (source {line['srcnum']}) on account {account} names "
+            number,
+            f"GL transaction {gl_ref} (source {source}) on account {account} names "
             "no invoice's tax",
         )
 

@@ -3,7 +3,7 @@ policy and Sage's periods, and the ports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,6 +12,7 @@ from domain.keys import adjusted_key
 from domain.mapping import Mapping
 from domain.policy import DEFAULT_POLICY, NO_PERIODS, Periods, Policy
 from domain.ports import EventStore, PostingSink, SageReader
+from domain.reconcile import position
 from projections.readmodel import ReadModel
 
 #: Called with a step's name at each crash point of a posting (tests kill the process there).
@@ -91,6 +92,21 @@ class LinkedReader:
 
     def read(self, module: str, period: str | None) -> list[Document]:
         return self._relabel(module, self.reader.read(module, period))
+
+    def stream(self, module: str, period: str | None = None) -> Iterator[Document]:
+        """``read`` one document at a time, sorted by ``domain.reconcile.position`` of the
+        keys adopted records are read under (what ``merged`` pairs by)."""
+        linked = self.links(module)
+        if not linked:
+            yield from self.reader.stream(module, period)
+            return
+
+        def order(key: str) -> tuple[str, int]:
+            return position(linked.get(key, key))
+
+        for document in self.reader.stream(module, period, order):
+            key = linked.get(document.key)
+            yield document if key is None else relabel(document, key)
 
     def read_key(self, module: str, key: str) -> list[Document]:
         held = self._relabel(module, self.reader.read_key(module, key))

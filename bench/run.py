@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -298,6 +299,19 @@ class Bench:
     mapping: Mapping
     sampler: RssSampler
     result: dict[str, Any] = field(default_factory=dict)
+    #: The event store of the ingest, replay, scan and floor phases ("" : SQLite in workdir).
+    store: str = ""
+
+    @property
+    def store_url(self) -> str:
+        return self.store or f"sqlite:///{self.workdir / 'recon.db'}"
+
+    @property
+    def floor_url(self) -> str:
+        """A second, empty store of the same kind, for the floor phase."""
+        if not self.store:
+            return f"sqlite:///{self.workdir / 'floor.db'}"
+        return self.store + "_floor"
 
     def phase(self, name: str) -> None:
         gc.collect()
@@ -378,19 +392,107 @@ def replay(bench: Bench, ctx: Context) -> None:
     )
 
 
-def raw_scan(bench: Bench, path: Path) -> None:
+def raw_scan(bench: Bench) -> None:
+    """Every row of the event table in log order, with the database's own driver: what
+    reading the log costs before recon decodes or applies any of it."""
     bench.phase("raw_sqlite_scan")
-    connection = sqlite3.connect(path)
-    try:
-        started = time.perf_counter()
-        rows = 0
-        for _row in connection.execute("SELECT rowid, * FROM stored_events ORDER BY rowid"):
-            rows += 1
-        seconds = time.perf_counter() - started
-    finally:
-        connection.close()
+    rows = 0
+    if bench.store:
+        with psycopg_connect(bench.store) as connection, connection.cursor("scan") as cursor:
+            cursor.itersize = 5000
+            started = time.perf_counter()
+            cursor.execute(f"SELECT * FROM {PG_EVENTS} ORDER BY notification_id")
+            for _row in cursor:
+                rows += 1
+            seconds = time.perf_counter() - started
+    else:
+        connection = sqlite3.connect(bench.workdir / "recon.db")
+        try:
+            started = time.perf_counter()
+            for _row in connection.execute("SELECT rowid, * FROM stored_events ORDER BY rowid"):
+                rows += 1
+            seconds = time.perf_counter() - started
+        finally:
+            connection.close()
     bench.record(
         "raw_sqlite_scan",
+        {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)},
+    )
+
+
+#: The event table of recon's store on PostgreSQL (eventsourcing names it after the app).
+PG_EVENTS = "recon_events"
+FLOOR_BATCH = 1000  # rows per executemany and commit (ingest commits a feed page at a time)
+
+
+def psycopg_connect(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the PostgreSQL database a URL names (a scratch database)."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg_connect(admin) as connection:
+        connection.autocommit = True
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def floor(bench: Bench) -> None:
+    """The ingest's event rows written again, as they are, into a fresh store of the same
+    kind (its tables made by eventsourcing's recorder) with the driver's plain executemany,
+    a batch per transaction: the floor under what ingest spends recording them. Only the
+    inserts and commits are timed."""
+    if bench.store:
+        recreate_database(bench.floor_url)
+    else:
+        Path(bench.floor_url[len("sqlite:///") :]).unlink(missing_ok=True)
+    Store(bench.floor_url).close()  # the recorder creates its tables
+    bench.phase("floor")
+    rows = 0
+    seconds = 0.0
+    if bench.store:
+        source, target = psycopg_connect(bench.store), psycopg_connect(bench.floor_url)
+        insert = (
+            f"INSERT INTO {PG_EVENTS} (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s)"
+        )
+        select_rows = (
+            "SELECT originator_id, originator_version, topic, state FROM "
+            f"{PG_EVENTS} ORDER BY notification_id"
+        )
+        reader = source.cursor("rows")
+    else:
+        source = sqlite3.connect(bench.workdir / "recon.db")
+        target = sqlite3.connect(bench.floor_url[len("sqlite:///") :])
+        target.execute("PRAGMA journal_mode=WAL")  # as eventsourcing's recorder runs it
+        insert = (
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "VALUES (?, ?, ?, ?)"
+        )
+        select_rows = (
+            "SELECT originator_id, originator_version, topic, state FROM stored_events "
+            "ORDER BY rowid"
+        )
+        reader = source.cursor()
+    try:
+        reader.execute(select_rows)
+        writer = target.cursor()
+        while batch := reader.fetchmany(FLOOR_BATCH):
+            started = time.perf_counter()
+            writer.executemany(insert, batch)
+            target.commit()
+            seconds += time.perf_counter() - started
+            rows += len(batch)
+    finally:
+        source.close()
+        target.close()
+    bench.record(
+        "floor",
         {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)},
     )
 
@@ -684,18 +786,21 @@ def sandbox_setup(bench: Bench) -> None:
 
 def run_phase(bench: Bench, name: str, plan: Plan, sage_rows: int) -> None:
     """One phase, in this process (so its peak RSS is its own)."""
-    store = bench.workdir / "recon.db"
     if name == "ingest":
         shutil.rmtree(bench.workdir, ignore_errors=True)
         bench.workdir.mkdir(parents=True)
+        if bench.store:
+            recreate_database(bench.store)
     if name == "scan":
-        raw_scan(bench, store)
+        raw_scan(bench)
+    elif name == "floor":
+        floor(bench)
     elif name == "sandbox_setup":
         sandbox_setup(bench)
     elif name == "sage_rows_setup":
         sage_rows_setup(bench, sage_rows)
     elif name in ("ingest", "replay"):
-        ctx, events = open_context(f"sqlite:///{store}", bench.mapping, None)
+        ctx, events = open_context(bench.store_url, bench.mapping, None)
         try:
             if name == "ingest":
                 ingest(bench, ctx, plan)
@@ -722,13 +827,21 @@ PHASES = (
     "ingest",
     "replay",
     "scan",
+    "floor",
     "sandbox_setup",
     "reconcile",
     "sage_rows_setup",
     "reconcile_sage_rows",
     "report_sage_rows",
 )
-MAIN_PHASES = PHASES[:5]
+MAIN_PHASES = PHASES[:6]
+#: The phases that run on the ``--store`` given (the others need the SQLite sandbox setup).
+STORE_PHASES = ("ingest", "replay", "scan", "floor")
+#: Each phase's throughput and the floor it is measured against (same run, same store).
+FLOORS = {
+    "ingest": ("source_changes_per_s", "floor"),
+    "replay": ("events_per_s", "raw_sqlite_scan"),
+}
 
 
 def main() -> None:
@@ -746,6 +859,19 @@ def main() -> None:
         default=",".join(MAIN_PHASES),
         help=f"comma-separated phases of the main run, among {', '.join(MAIN_PHASES)}",
     )
+    parser.add_argument(
+        "--store",
+        default="",
+        help="run ingest, replay, scan and floor on this PostgreSQL database instead of SQLite "
+        "(postgresql://user:password@host:port/scratch; dropped and created again, with "
+        "scratch_floor beside it)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="an earlier run's JSON output: also print each phase's throughput as a ratio of "
+        "that run's (a PostgreSQL run against a SQLite one)",
+    )
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)  # one, in-process
     args = parser.parse_args()
     if not 1 <= args.changes <= 1_000_000:
@@ -755,7 +881,7 @@ def main() -> None:
     if args.phase:
         mapping = parse_config(default_config(workdir), None).mapping
         with RssSampler() as sampler:
-            bench = Bench(workdir, mapping, sampler)
+            bench = Bench(workdir, mapping, sampler, store=args.store)
             run_phase(bench, args.phase, plan, args.sage_rows)
         print(json.dumps(bench.result))
         return
@@ -763,6 +889,8 @@ def main() -> None:
     unknown = set(phases) - set(MAIN_PHASES)
     if unknown:
         parser.error(f"--phases: unknown {', '.join(sorted(unknown))}")
+    if args.store and set(phases) - set(STORE_PHASES):
+        parser.error(f"--store: only the phases {', '.join(STORE_PHASES)} run on it")
     if args.sage_rows > 0:
         phases += ["sage_rows_setup", "reconcile_sage_rows", "report_sage_rows"]
     result: dict[str, Any] = {
@@ -773,16 +901,43 @@ def main() -> None:
         },
         "changes": args.changes,
         "sage_rows": args.sage_rows,
+        "store": "postgresql" if args.store else "sqlite",
         "note": "each phase ran in a fresh process; ru_maxrss_mib is that process's peak RSS",
     }
     for name in (p for p in PHASES if p in phases):
         command = [sys.executable, __file__, "--phase", name, "--changes", str(args.changes)]
         command += ["--workdir", str(workdir), "--sage-rows", str(args.sage_rows)]
+        command += ["--store", args.store]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"bench phase {name} failed:\n{done.stderr}")
         result.update(json.loads(done.stdout))
+    result["vs_floor"] = ratios(result, result)
+    if args.against:
+        result["vs_against"] = ratios(result, json.loads(args.against.read_text()), same=True)
     print(json.dumps(result, indent=2))
+    for phase, ratio in result["vs_floor"].items():
+        _figure, under = FLOORS[phase]
+        print(f"{phase}: {ratio}x its floor ({under})", file=sys.stderr)
+    for phase, ratio in result.get("vs_against", {}).items():
+        print(f"{phase}: {ratio}x the run in {args.against}", file=sys.stderr)
+
+
+def ratios(run: dict[str, Any], other: dict[str, Any], same: bool = False) -> dict[str, float]:
+    """Each phase's throughput over its floor's in ``other`` (``same``: over the same
+    phase's in ``other``); phases either run lacks are left out."""
+    found: dict[str, float] = {}
+    for phase, (figure, under) in FLOORS.items():
+        pairs = [(phase, figure), (phase if same else under, figure if same else "rows_per_s")]
+        (name, key), (other_name, other_key) = pairs
+        if name in run and other_name in other:
+            found[phase] = round(run[name][key] / other[other_name][other_key], 4)
+    if same and "raw_sqlite_scan" in run and "raw_sqlite_scan" in other:
+        scan = run["raw_sqlite_scan"]["rows_per_s"] / other["raw_sqlite_scan"]["rows_per_s"]
+        found["scan"] = round(scan, 4)
+    if same and "floor" in run and "floor" in other:
+        found["floor"] = round(run["floor"]["rows_per_s"] / other["floor"]["rows_per_s"], 4)
+    return found
 
 
 if __name__ == "__main__":

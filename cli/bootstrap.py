@@ -25,13 +25,14 @@ from adapters.sage.sql_sink import SqlPostingSink
 from adapters.servicetrade.client import build_client as build_servicetrade_client
 from adapters.servicetrade.errors import ServiceTradeError
 from adapters.servicetrade.feed import ServiceTradeFeed
-from adapters.store import Store, create_projection_engine
+from adapters.store import WRONG_KEY, Store, StoreKeyError, create_projection_engine
 from application.context import Context, Fault
 from application.post import FAULT_STEPS
 from cli.config import EMBEDDED, Config
 from domain.mapping import Mapping
 from domain.ports import PostingSink
 from projections.readmodel import ReadModel
+from projections.sealing import Sealer, SealError
 
 if TYPE_CHECKING:
     from simulator import RunningSimulator
@@ -99,7 +100,7 @@ def context(
 
             # Before anything is read: a second writer reads what the first one wrote.
             stack.enter_context(posting_lease(config, lease, wait=wait))
-        store = Store(config.store_url, config.cipher_key)
+        store = _open_store(config)
         stack.callback(store.close)
         engine = create_projection_engine(config.store_url)
         stack.callback(engine.dispose)
@@ -122,7 +123,7 @@ def context(
             mapping = sage_tax_if_reachable(config)
         ctx = Context(
             store=store,
-            read_model=ReadModel(engine, mapping),
+            read_model=ReadModel(engine, mapping, sealer(config)),
             mapping=mapping,
             reader=reader,
             sink=sink,
@@ -130,8 +131,50 @@ def context(
             policy=config.policy,
             periods=config.periods,
         )
-        ctx.catch_up()
-        yield ctx
+        try:
+            ctx.catch_up()
+            yield ctx
+        except SealError as exc:  # the marker said this key; a value says otherwise
+            raise _fail(f"{WRONG_KEY}'s projections: {exc}") from None
+
+
+def sealer(config: Config) -> Sealer | None:
+    """What seals the projections' customer and payroll columns (None: no store.cipher_key)."""
+    return None if config.cipher_key is None else Sealer(config.cipher_key)
+
+
+def _open_store(config: Config) -> Store:
+    try:
+        return Store(config.store_url, config.cipher_key)
+    except StoreKeyError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _fail(message: str) -> Exception:
+    from cli.common import fail
+
+    return fail(message)
+
+
+def copy_store(source: Config, target: Config) -> int:
+    """Rotate store.cipher_key (or add or remove it): copy ``source``'s event log into
+    ``target``'s store, which must be empty, re-encrypted with ``target``'s key; carry the
+    ingest cursors over and build ``target``'s projections. Returns the events copied."""
+    with ExitStack() as stack:
+        old = _open_store(source)
+        stack.callback(old.close)
+        new = _open_store(target)
+        stack.callback(new.close)
+        copied = old.copy_to(new)
+        old_engine = create_projection_engine(source.store_url)
+        stack.callback(old_engine.dispose)
+        engine = create_projection_engine(target.store_url)
+        stack.callback(engine.dispose)
+        read_model = ReadModel(engine, target.mapping, sealer(target))
+        for row in ReadModel(old_engine, source.mapping, sealer(source)).counts()["cursors"]:
+            read_model.advance(str(row["system"]), str(row["kind"]), int(row["updated_after"]))
+        read_model.catch_up(new)
+        return copied
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from domain.mapping import JOB_PER_JOB, JOB_PER_LOCATION, Mapping, TaxDistrict, 
 from domain.money import ZERO, MoneyError, money
 from domain.policy import DEFAULT_POLICY, NO_PERIODS, PERIOD, Periods, Policy
 from domain.posting import Action
+from projections.sealing import KEY_FORM, key_material
 
 EMBEDDED = "embedded"
 AUTH_MODES = ("oauth2", "session")
@@ -265,6 +266,17 @@ def _needed(why: str) -> PydanticCustomError:
 
 
 StoreUrl = Annotated[str, AfterValidator(_store_url), Expect(STORE_URL_FORMS)]
+
+
+def _cipher_key(key: str) -> str:
+    try:
+        key_material(key)
+    except ValueError:
+        raise _expected(f"{KEY_FORM} (recon store new-key makes one)") from None
+    return key
+
+
+CipherKey = Annotated[str, AfterValidator(_cipher_key), Expect(f"text: {KEY_FORM}")]
 SageUrl = Annotated[
     str,
     AfterValidator(_sage_url),
@@ -421,7 +433,7 @@ class SyncSettings(Table):
 
 class StoreSettings(Table):
     url: StoreUrl
-    cipher_key: str | None = Field(default=None, repr=False)  # set: events are encrypted
+    cipher_key: CipherKey | None = Field(default=None, repr=False)  # set: store encrypted
 
 
 class TaxEntitySettings(Table):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.common import EXIT_FINDINGS, EXIT_OK, JsonOption, print_json
+from cli.common import EXIT_FINDINGS, EXIT_OK, JsonOption, fail, print_json
 
 if TYPE_CHECKING:
     from adapters.servicetrade.feed import ServiceTradeFeed
@@ -35,8 +35,23 @@ def demo(
         ),
     ] = False,
     as_json: JsonOption = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Run in a workdir that is not empty: the demo's store, sandbox and simulator "
+            "state are made afresh (an edited recon.toml is kept as recon.toml.bak).",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole job on embedded defaults: simulator, Sage sandbox, SQLite store."""
+    if workdir.exists() and not workdir.is_dir():
+        raise fail(f"--workdir {workdir}: a file, not a folder; choose another --workdir")
+    if not force and workdir.is_dir() and any(workdir.iterdir()):
+        raise fail(
+            f"--workdir {workdir} is not empty; give --force to run the demo there again (its "
+            "store, sandbox and simulator state are made afresh), or choose another --workdir"
+        )
     summary = run(workdir, seed=seed, brownfield=brownfield, echo=None if as_json else typer.echo)
     if as_json:
         print_json(summary)
@@ -62,17 +77,31 @@ def run(
     from application.status import status as status_of
     from application.writeback import write_back
     from cli.bootstrap import context, sources
+    from cli.common import PRIVATE_DIR, PRIVATE_FILE, private
     from cli.config import parse_config, write_config
+    from cli.progress import Meter, MeteredSink, metered_feeds
+    from cli.tables import figure
 
     say = echo or (lambda _text: None)
     started = time.monotonic()
-    workdir.mkdir(parents=True, exist_ok=True)
+    if not workdir.exists():
+        workdir.mkdir(mode=PRIVATE_DIR, parents=True)
+        private(workdir, PRIVATE_DIR)  # mkdir's mode is cut by the umask, never widened
     for name in DEMO_FILES:
         (workdir / name).unlink(missing_ok=True)
     data = embedded_config(workdir, seed)
     config_path = workdir / "recon.toml"
+    kept = _keep_edited(config_path, data, brownfield=brownfield)
+    if kept is not None:
+        typer.echo(
+            f"recon: {config_path} differed from the demo's; kept it as {kept} and wrote the "
+            "demo's",
+            err=True,
+        )
     write_config(config_path, data)
+    private(config_path, PRIVATE_FILE)
     config = parse_config(data, config_path)
+    meter = Meter()
     employees = len(data["mapping"]["employees"])
     say(f"configuration: {config_path} ({employees} technicians mapped to employees)")
 
@@ -84,6 +113,7 @@ def run(
         data["sage"]["current_period"] = made.current_period
         data["sage"]["locked_through"] = made.locked_through
         write_config(config_path, data)
+        private(config_path, PRIVATE_FILE)
         config = parse_config(data, config_path)
         company = {
             "current_period": made.current_period,
@@ -107,7 +137,7 @@ def run(
     with context(config) as ctx, sources(config) as opened:
         feed = opened.servicetrade
         overlap = config.servicetrade.overlap_seconds
-        report = ingest_all(ctx, opened.feeds, overlap=overlap)
+        report = ingest_all(ctx, metered_feeds(opened.feeds, meter), overlap=overlap)
         say(
             "ingested from the ServiceTrade and PartsLedger simulator: "
             + ", ".join(f"{n} {kind}" for kind, n in report.fetched.items())
@@ -117,6 +147,8 @@ def run(
         found = reconcile(ctx)
         starts = "Sage holds history" if brownfield else "Sage starts empty"
         say(f"first reconcile: {len(found)} findings ({starts})")
+        if ctx.sink is not None and meter.shown:
+            ctx.sink = MeteredSink(ctx.sink, meter)
         applied = post.apply(ctx, found)
         waits = len(applied.waiting_for_approval)
         say(
@@ -132,19 +164,22 @@ def run(
         say(f"ingested again: {sum(again.appended.values())} events (the status changes)")
         final = reconcile(ctx)
         status = status_of(ctx)
+    width = max(map(len, status["modules"]), default=0)
     for module, counts in status["modules"].items():
-        total = f", total {counts['expected_total']}" if "expected_total" in counts else ""
-        say(f"  {module:12} {counts['expected']:5} documents in Sage{total}")
+        total = ""
+        if "expected_total" in counts:
+            total = f", total {figure(module, counts['expected_total'])}"
+        say(f"  {module:{width}} {counts['expected']:5} documents in Sage{total}")
     for name, tie in status.get("tie_outs", {}).items():
         if isinstance(tie, dict):
             verdict = "ties" if tie["ties"] else f"{len(tie['differences'])} differences"
-            totals = f"{tie['expected_total']:>12} = {tie['sage_total']:>12}"
-            say(f"  tie-out {name:14} {totals}: {verdict}")
+            expected, held = figure(name, tie["expected_total"]), figure(name, tie["sage_total"])
+            say(f"  tie-out {name:{width}} {expected:>12} = {held:>12}: {verdict}")
     say(f"final reconcile: {len(final)} findings")
     if len(final) > LISTED_FINDINGS:
         kinds = Counter((finding.module, finding.kind) for finding in final)
         for (module, kind), count in sorted(kinds.items()):
-            say(f"  {module:13} {kind:19} {count:5}")
+            say(f"  {module:{width}} {kind:19} {count:5}")
     else:
         for finding in final:
             say(f"  {finding.module} {finding.kind} {finding.key}")
@@ -161,6 +196,37 @@ def run(
         "status": status,
         "seconds": seconds,
     }
+
+
+#: What a brownfield demo adds to the recon.toml it writes (from the company it makes).
+BROWNFIELD_KEYS = ("current_period", "locked_through")
+
+
+def _keep_edited(path: Path, data: dict[str, Any], *, brownfield: bool) -> Path | None:
+    """Before the demo writes ``path``: a recon.toml there that says anything else than the
+    demo's (someone edited it) is moved aside to recon.toml.bak (.bak.1, ...); returns where,
+    or None when there was none or it was the demo's own."""
+    import tomllib
+
+    if not path.is_file():
+        return None
+    try:
+        held = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        held = None
+    if held is not None:
+        if brownfield:
+            for key in BROWNFIELD_KEYS:
+                held.get("sage", {}).pop(key, None)
+        if held == data:
+            return None
+    backup = path.with_name(path.name + ".bak")
+    n = 0
+    while backup.exists():
+        n += 1
+        backup = path.with_name(f"{path.name}.bak.{n}")
+    path.rename(backup)
+    return backup
 
 
 def embedded_config(workdir: Path, seed: int = 7) -> dict[str, Any]:

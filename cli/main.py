@@ -18,11 +18,17 @@ from cli import (
     sandbox,
     sim,
     status,
+    store,
     sync,
 )
+from cli.errors import DEBUG_ENV, DEBUG_KEY, ReconGroup
 
 app = typer.Typer(
+    cls=ReconGroup,
     help="Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.",
+    epilog="Exit codes: 0 done or clean; 1 differences found (reconcile, replay, report); "
+    "2 usage or configuration; 3 could not run (a source, Sage, the store, another recon "
+    "posting). recon --debug COMMAND also prints the traceback of an error.",
     no_args_is_help=True,
     add_completion=False,
     # A traceback must never print a command's local variables: they hold secrets.
@@ -43,14 +49,28 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     show_version: Annotated[
         bool,
         typer.Option(
             "--version", help="Print recon's version and exit.", callback=_version, is_eager=True
         ),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar=DEBUG_ENV,
+            help="On an error, print the traceback too (never local variables).",
+        ),
+    ] = False,
 ) -> None:
-    """Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post."""
+    """Keep Sage 100 Contractor in step with ServiceTrade: record, project, reconcile, post.
+
+    Exit codes: 0 done or clean, 1 differences found (reconcile, replay, report), 2 usage or
+    configuration, 3 could not run (a source, Sage, the store, another recon posting)."""
+    if debug:
+        ctx.meta[DEBUG_KEY] = True
 
 
 app.command()(demo.demo)
@@ -68,10 +88,12 @@ app.command()(reconcile.replay)
 app.command()(sync.sync)
 app.command()(report.report)
 app.add_typer(relay.app, name="relay")
+app.add_typer(store.app, name="store")
 
 
 def main() -> None:
+    """The ``recon`` console command: every error handled by ``cli.errors.ReconGroup``."""
     try:
-        app()
+        app(prog_name="recon")
     except KeyboardInterrupt:
         sys.exit(130)

@@ -40,16 +40,18 @@ def postings(
             f"{state!r}: expected one of {', '.join((*STATES, ALL))}", param_hint="--state"
         )
     cfg = load(config)
+    documents: dict[str, str] = {}
     with context(cfg, with_sage=False) as ctx:
         rows = run(ctx, state)
+        if not as_json:
+            documents = _documents(ctx, rows)
     if as_json:
         print_json({"state": state, "postings": rows})
         return
     if not rows:
         typer.echo("nothing waits for approval" if state == "proposed" else f"no {state} postings")
         return
-    for row in rows:
-        print_posting(row)
+    print_postings(rows, documents)
     typer.echo(f"{len(rows)} postings ({state})")
     if state == "proposed":
         typer.echo(
@@ -58,32 +60,71 @@ def postings(
         )
 
 
-def print_posting(row: dict[str, Any]) -> None:
+def _documents(ctx: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Posting id -> the Sage document it is about, numbered as Sage shows it (for a
+    document recon expects; a stray Sage record is named by its table and record number)."""
+    from cli.tables import sage_document
+
+    found: dict[str, str] = {}
+    for row in rows:
+        expected = ctx.read_model.expected_for(row["module"], row["key"])
+        found[row["id"]] = "" if expected is None else sage_document(row["module"], expected.header)
+    return found
+
+
+def sage_record(row: dict[str, Any]) -> str:
+    """The Sage table and record numbers a posting touches (or wrote)."""
     refs = ", ".join(str(ref) for ref in row["sage_refs"])
     written = ", ".join(str(ref) for ref in row["written"])
     if refs:
-        sage = f"Sage {row['sage_table']} {refs}"
-    elif written:
-        sage = f"Sage {row['sage_table']} {written} (new)"
-    else:
-        sage = "new in Sage"
-    what = "hours" if row["module"] == "daily_payroll" else "amount"  # a payroll line's is hours
-    amount = f"  {what} {row['amount']}" if row["amount"] is not None else ""
-    period = f"  period {row['period']}" if row["period"] else ""
-    typer.echo(
-        f"{row['short_id']}  {row['state']:9} {row['module']:13} {row['key']}  {row['action']}"
-        f"  {sage}{amount}{period}"
-    )
-    typer.echo(f"    finding: {row['finding']}")
-    if row["waits_because"]:
-        typer.echo(f"    waits: {'; '.join(row['waits_because'])}")
-    if row["decided_by"]:
-        verb = "approved" if row["state"] != "rejected" else "rejected"
-        typer.echo(
-            f"    {verb} by {row['decided_by']} at {row['decided_at']}: {row['decided_why']}"
+        return f"{row['sage_table']} {refs}"
+    if written:
+        return f"{row['sage_table']} {written} (new)"
+    return "(new)"
+
+
+def print_postings(rows: list[dict[str, Any]], documents: dict[str, str] | None = None) -> None:
+    """Postings as a table: id, state, module, action, the Sage document and record, the
+    amount in its unit (payroll in hours), the period; then why each waits or who decided."""
+    from cli.tables import Table, figure, stdout_console
+
+    documents = documents or {}
+    table = Table("ID", "State", "Module", "Action", "Sage document", "Sage record", "Amount",
+                  "Period", "Key", right=("Amount",))  # fmt: skip
+    notes: list[str] = []
+    for row in rows:
+        table.add(
+            row["short_id"],
+            row["state"],
+            row["module"],
+            row["action"],
+            documents.get(row["id"], ""),
+            sage_record(row),
+            figure(row["module"], row["amount"]),
+            row["period"] or "",
+            row["key"],
         )
+        for i, line in enumerate(_notes(row)):
+            notes.append(f"{row['short_id'] if i == 0 else '':8}  {line}")
+    table.print(stdout_console())
+    if notes:
+        typer.echo("")
+    for line in notes:
+        typer.echo(line)
+
+
+def _notes(row: dict[str, Any]) -> list[str]:
+    said = []
+    if row["state"] in ("proposed", "failed", "rejected") or not row["by_policy"]:
+        said.append(f"finding: {row['finding']}")
+    if row["waits_because"]:
+        said.append(f"waits: {'; '.join(row['waits_because'])}")
+    if row["decided_by"] and not row["by_policy"]:
+        verb = "approved" if row["state"] != "rejected" else "rejected"
+        said.append(f"{verb} by {row['decided_by']} at {row['decided_at']}: {row['decided_why']}")
     if row["note"]:
-        typer.echo(f"    note: {row['note']}")
+        said.append(f"note: {row['note']}")
+    return said
 
 
 def _decision(why: str, by: str | None) -> str:

@@ -23,6 +23,7 @@ from cli.common import (
 if TYPE_CHECKING:
     from application.context import Context
     from cli.config import Config
+    from cli.tables import Table
 
 
 def _modules(module: list[str] | None) -> list[str]:
@@ -88,6 +89,7 @@ def reconcile(
     check_period(period)
     modules = _modules(module)
     cfg = load(config)
+    documents: dict[tuple[str, str], str] = {}
     with _opened(cfg, "reconcile", apply=apply, wait=wait) as (ctx, adopting):
         findings = run(ctx, modules, period, adopting=adopting)
         result: dict[str, Any] = {
@@ -96,16 +98,54 @@ def reconcile(
             "findings": [f.to_json() for f in findings],
             "adopted": ctx.read_model.link_counts(),  # Sage records linked, per module
         }
+        if not as_json:
+            documents = sage_documents(ctx, result["findings"])
         if apply:  # also carries on postings a batch or a crash left open
+            _metered(ctx)
             result["applied"] = post.apply(ctx, findings).to_json()
             result["remaining"] = [f.to_json() for f in run(ctx, modules, period)]
+            if not as_json:
+                documents.update(sage_documents(ctx, result["remaining"]))
         if apply and AR_INVOICES in modules and cfg.servicetrade.writeback:
             result["written_back"] = _write_back(ctx, cfg)
     if as_json:
         print_json(result)
     else:
-        print_findings(result)
+        print_findings(result, documents)
     raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
+
+
+def _metered(ctx: Context) -> None:
+    """Posting shows its progress on a terminal."""
+    from cli.progress import Meter, MeteredSink
+
+    meter = Meter()
+    if ctx.sink is not None and meter.shown:
+        ctx.sink = MeteredSink(ctx.sink, meter)
+
+
+def sage_documents(ctx: Context, findings: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(module, key) -> the Sage document a finding is about, as the Sage window numbers it
+    (``invoice INV-10013``): from the document Sage holds, else the one it should hold."""
+    from cli.tables import sage_document
+
+    found: dict[tuple[str, str], str] = {}
+    for finding in findings:
+        module, key = finding["module"], finding["key"]
+        if (module, key) in found:
+            continue
+        label = ""
+        for side in (finding.get("actual"), finding.get("expected")):
+            if isinstance(side, dict):
+                label = sage_document(module, side)
+            if label:
+                break
+        if not label:
+            expected = ctx.read_model.expected_for(module, key)
+            if expected is not None:
+                label = sage_document(module, expected.header)
+        found[(module, key)] = label
+    return found
 
 
 def _write_back(ctx: Context, cfg: Config) -> dict[str, Any]:
@@ -122,13 +162,32 @@ def _write_back(ctx: Context, cfg: Config) -> dict[str, Any]:
         return {"error": str(exc)}
 
 
-def print_findings(result: dict[str, Any]) -> None:
+def print_findings(
+    result: dict[str, Any], documents: dict[tuple[str, str], str] | None = None
+) -> None:
+    """The findings as a table (module, finding, the Sage document, the difference in its
+    unit, recon's key), with a count; then what --apply did."""
+    from cli.tables import count, stdout_console
+    from domain.documents import MODULES
+
+    documents = documents or {}
     findings = result["findings"]
+    scope = []
+    if result.get("period"):
+        scope.append(f"period {result['period']}")
+    if result.get("modules") and set(result["modules"]) != set(MODULES):
+        scope.append(", ".join(result["modules"]))
+    where = f" ({'; '.join(scope)})" if scope else ""
+    console = stdout_console()
     if not findings:
-        typer.echo("Sage holds exactly what it should.")
-    for f in findings:
-        difference = f" ({f['difference']})" if f["difference"] is not None else ""
-        typer.echo(f"{f['module']:12} {f['kind']:20} {f['key']}{difference}")
+        typer.echo(f"Sage holds exactly what it should.{where}")
+    else:
+        _findings_table(findings, documents).print(console)
+        by_module: dict[str, int] = {}
+        for f in findings:
+            by_module[f["module"]] = by_module.get(f["module"], 0) + 1
+        modules = ", ".join(f"{module} {n}" for module, n in by_module.items())
+        typer.echo(f"{count(len(findings), 'finding')}{where}: {modules}")
     adopted = result.get("adopted") or {}
     if adopted:
         counts = ", ".join(f"{module} {n}" for module, n in sorted(adopted.items()))
@@ -148,7 +207,26 @@ def print_findings(result: dict[str, Any]) -> None:
         waiting = len(applied["waiting_for_approval"])
         if waiting:
             typer.echo(f"{waiting} postings wait for approval: recon postings --state proposed")
-        typer.echo(f"remaining findings: {len(result['remaining'])}")
+        remaining = result["remaining"]
+        typer.echo(f"remaining findings: {len(remaining)}")
+        if remaining:
+            _findings_table(remaining, documents).print(console)
+
+
+def _findings_table(findings: list[dict[str, Any]], documents: dict[tuple[str, str], str]) -> Table:
+    from cli.tables import Table, figure
+
+    table = Table("Module", "Finding", "Sage document", "Difference", "Key",
+                  right=("Difference",))  # fmt: skip
+    for f in findings:
+        table.add(
+            f["module"],
+            f["kind"],
+            documents.get((f["module"], f["key"]), ""),
+            figure(f["module"], f["difference"]),
+            f["key"],
+        )
+    return table
 
 
 def replay(
@@ -161,21 +239,31 @@ def replay(
     then reconcile every module; with --apply, post exactly what Sage no longer holds."""
     from application import post
     from application.reconcile import reconcile as run
+    from cli.progress import Meter, MeteredLog
 
     cfg = load(config)
+    documents: dict[tuple[str, str], str] = {}
     with _opened(cfg, "replay", apply=apply, wait=wait) as (ctx, adopting):
-        events = ctx.read_model.rebuild(ctx.store)
+        meter = Meter()
+        with meter.task("events replayed", total=ctx.store.max_position()) as advance:
+            log = MeteredLog(ctx.store, advance) if meter.shown else ctx.store
+            events = ctx.read_model.rebuild(log)
         findings = run(ctx, adopting=adopting)
         result: dict[str, Any] = {
             "replayed_events": events,
             "findings": [f.to_json() for f in findings],
         }
+        if not as_json:
+            documents = sage_documents(ctx, result["findings"])
         if apply:
+            _metered(ctx)
             result["applied"] = post.apply(ctx, findings).to_json()
             result["remaining"] = [f.to_json() for f in run(ctx)]
+            if not as_json:
+                documents.update(sage_documents(ctx, result["remaining"]))
     if as_json:
         print_json(result)
     else:
-        typer.echo(f"replayed {events} events")
-        print_findings(result)
+        typer.echo(f"replayed {events:,} events")
+        print_findings(result, documents)
     raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)

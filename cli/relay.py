@@ -71,13 +71,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _announce(handle: RelayHandle, store: str, backlog: int) -> None:
+def _announce(handle: RelayHandle, store: str, backlog: int, *, show_hook: bool) -> None:
+    hook_url, hook_path = handle.hook_url, handle.hook_path
+    if not show_hook:  # the path is the webhook's only protection: not in logs
+        hook_url = hook_url.replace(handle.hook_secret, "***")
+        hook_path = hook_path.replace(handle.hook_secret, "***")
     typer.echo("recon relay: listening")
-    typer.echo(f"  webhooks:  {handle.hook_url}")
+    typer.echo(f"  webhooks:  {hook_url}")
     typer.echo(
-        f"             register https://<public host>{handle.hook_path} as the ServiceTrade "
+        f"             register https://<public host>{hook_path} as the ServiceTrade "
         "webhook URL, with your public https origin (a reverse proxy terminating TLS) in front "
         f"of port {handle.hook_port}; keep the path secret, it is the webhook's only protection"
+        + ("" if show_hook else " (run once with --show-hook-url to see it)")
     )
     typer.echo(f"  agents:    {handle.agent_url}  ({', '.join(handle.agent_names)})")
     typer.echo(f"  store:     {store}  (backlog {backlog} notices)")
@@ -130,6 +135,14 @@ def serve_command(
         float, typer.Option("--ping-interval", help="Seconds between keepalive pings to agents.")
     ] = 20.0,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+    show_hook_url: Annotated[
+        bool,
+        typer.Option(
+            "--show-hook-url",
+            help="Print the webhook URL with its secret path (to register it with "
+            "ServiceTrade); without it the path is shown as ***.",
+        ),
+    ] = False,
 ) -> None:
     """Run the relay until SIGTERM or Ctrl-C."""
     import logging
@@ -172,7 +185,9 @@ def serve_command(
             keyfile=keyfile,
             backlog=backlog,
             ping_interval=ping_interval,
-            on_ready=lambda handle: _announce(handle, redact(store), backlog),
+            on_ready=lambda handle: _announce(
+                handle, redact(store), backlog, show_hook=show_hook_url
+            ),
         )
     except RelayConfigError as exc:
         option = OPTIONS.get(exc.setting, exc.setting)

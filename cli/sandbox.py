@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from cli.common import ConfigOption, JsonOption, fail, load
+from cli.common import EXIT_ERROR, EXIT_UNAVAILABLE, ConfigOption, JsonOption, fail, load
 
 app = typer.Typer(help="The Sage 100 Contractor sandbox (a SQLite copy of its tables).")
+
+#: The database could not be reached, opened or logged in to (every command's exit 3).
+EXIT_UNREACHABLE = EXIT_UNAVAILABLE
 
 
 @app.command("init")
@@ -41,6 +44,7 @@ def sandbox_init(
     from adapters.sage.errors import SageError
     from adapters.sage.sandbox import init_sandbox
     from cli.config import default_config, parse_config
+    from cli.errors import sage_unreachable
     from domain.mapping import MappingError
 
     cfg = load(config) if config is not None else parse_config(default_config(Path.cwd()))
@@ -54,7 +58,8 @@ def sandbox_init(
         else:
             init_sandbox(url, cfg.mapping, reset=reset)
     except (SageError, MappingError, ValueError) as exc:
-        raise fail(str(exc)) from exc
+        # The database server did not answer: could not run; else the URL or config is wrong.
+        raise fail(str(exc), EXIT_UNREACHABLE if sage_unreachable(exc) else EXIT_ERROR) from exc
     if brownfield:
         typer.echo(
             f"Sage brownfield company ready at {where}: history {made.history_from} to "
@@ -72,24 +77,27 @@ def sandbox_init(
 def sandbox_import(config: ConfigOption = Path("recon.toml")) -> None:
     """Import the files sink's pending batches into the sandbox, as Sage's import would."""
     from adapters.sage.engine import create_sage_engine
-    from adapters.sage.errors import SageError
+    from adapters.sage.errors import SageConfigError, SageError
     from adapters.sage.files_sink import import_batches
 
     cfg = load(config)
     if not cfg.sage.drop_folder:
         raise fail("sage.drop_folder is not set: there are no batches to import")
-    engine = create_sage_engine(cfg.sage.url, app_name=cfg.sage.app_name)
+    try:
+        engine = create_sage_engine(cfg.sage.url, app_name=cfg.sage.app_name)
+    except SageConfigError as exc:
+        raise fail(str(exc)) from exc
+    except SageError as exc:  # no sandbox there, or it does not answer
+        raise fail(str(exc), EXIT_UNREACHABLE) from exc
     try:
         imported = import_batches(Path(cfg.sage.drop_folder), engine, user=cfg.user)
-    except SageError as exc:
+    except SageConfigError as exc:
         raise fail(str(exc)) from exc
+    except SageError as exc:
+        raise fail(str(exc), EXIT_UNREACHABLE) from exc
     finally:
         engine.dispose()
     typer.echo(f"imported {len(imported)} batches: {', '.join(imported) or 'none pending'}")
-
-
-#: ``recon sandbox check``: the database could not be reached, opened or logged in to.
-EXIT_UNREACHABLE = 3
 
 
 @app.command("check")

@@ -31,6 +31,8 @@ CLIENT_SECRET = DEFAULT_CLIENT_SECRET
 PL_CLIENT_ID = DEFAULT_PL_CLIENT_ID
 PL_CLIENT_SECRET = DEFAULT_PL_CLIENT_SECRET
 DEFAULT_PORT = 8765
+#: The control token of a simulator reachable from other machines (``--control-token``).
+CONTROL_TOKEN_ENV = "RECON_SIM_CONTROL_TOKEN"
 
 _HELP = (
     "ServiceTrade + PartsLedger simulator: a seeded month of a mechanical contractor, "
@@ -58,6 +60,8 @@ def _announce(sim: RunningSimulator) -> None:
     typer.echo(f"  ServiceTrade:   {sim.base_url}")
     typer.echo(f"  PartsLedger:    {sim.partsledger_url}")
     typer.echo(f"  control API:    {sim.control_url}  (state, advance, faults, webhooks, reset)")
+    if sim.server.api.control_token is not None:
+        typer.echo("                  needs the control token (Authorization: Bearer <token>)")
     typer.echo(f"  session login:  username {USERNAME!r}  password {PASSWORD!r}")
     typer.echo(f"  OAuth2 client:  client_id {CLIENT_ID!r}  client_secret {CLIENT_SECRET!r}")
     typer.echo(
@@ -104,11 +108,52 @@ def serve_command(
             max=1440,
         ),
     ] = 0,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Listen on an interface other machines reach; the control API then needs "
+            "the control token.",
+        ),
+    ] = False,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            "--control-token",
+            envvar=CONTROL_TOKEN_ENV,
+            help="Token the control API (/_sim/) requires, as Authorization: Bearer <token> "
+            "or X-Sim-Control-Token (with --allow-remote and none given, one is generated "
+            "and printed once on stderr).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the simulated ServiceTrade and PartsLedger APIs until interrupted."""
+    """Serve the simulated ServiceTrade and PartsLedger APIs until interrupted.
+
+    On loopback only (the default) unless given --allow-remote: the control API rewrites the
+    simulated world, so from other machines it answers only with the control token."""
+    import secrets
+
+    from cli.common import EXIT_UNAVAILABLE, fail
+    from cli.relay import is_loopback
     from simulator import serve
 
     start = _parse_date(start_date)
+    if not is_loopback(host) and not allow_remote:
+        raise fail(
+            f"--host {host}: other machines could reach the simulator's unauthenticated "
+            "control API; listen on 127.0.0.1, or give --allow-remote (the control API then "
+            "needs a control token)"
+        )
+    if control_token is not None and len(control_token.strip()) < 16:
+        raise fail("--control-token: expected 16 or more characters")
+    token = control_token.strip() if control_token else None
+    if token is None and allow_remote:
+        token = secrets.token_urlsafe(24)
+        typer.echo(
+            f"recon: control API token (send as Authorization: Bearer <token>): {token}",
+            err=True,
+        )
     try:
         serve(
             host,
@@ -121,7 +166,7 @@ def serve_command(
             quiet=quiet,
             on_ready=_announce,
             pace=pace or None,
+            control_token=token,
         )
     except OSError as exc:
-        typer.echo(f"cannot listen on {host}:{port}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(f"cannot listen on {host}:{port}: {exc}", EXIT_UNAVAILABLE) from exc

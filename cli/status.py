@@ -25,47 +25,85 @@ def status(config: ConfigOption = Path("recon.toml"), as_json: JsonOption = Fals
     if as_json:
         print_json(data)
         return
-    typer.echo(f"events recorded: {data['events']}")
+    print_status(data)
+
+
+def print_status(data: dict[str, Any]) -> None:
+    """``recon status`` for people: tables with headers and counts, money as money and
+    payroll as hours."""
+    from cli.tables import Table, count, figure, money, stdout_console
+
+    console = stdout_console()
+    typer.echo(f"events recorded: {data['events']:,}")
+    sources = Table("Source records", "Records", "Quarantined", right=("Records", "Quarantined"))
     for name, counts in data["sources"].items():
-        typer.echo(
-            f"  {name:26} {counts['records']:6} records, {counts['quarantined']} quarantined"
-        )
+        sources.add(name, f"{counts['records']:,}", f"{counts['quarantined']:,}")
+    if len(sources):
+        sources.print(console)
+    total = sum(counts["records"] for counts in data["sources"].values())
+    typer.echo(
+        f"{count(len(sources), 'source kind')}, {count(total, 'record')}, "
+        f"{data.get('quarantined', 0):,} quarantined"
+    )
+    modules = Table(
+        "Module",
+        "Expected in Sage",
+        "Total",
+        "Unmapped",
+        right=("Expected in Sage", "Total", "Unmapped"),
+    )
     for module, counts in data["modules"].items():
-        total = f", total {counts['expected_total']}" if "expected_total" in counts else ""
-        typer.echo(
-            f"  {module:26} {counts['expected']:6} expected in Sage{total}, "
-            f"{counts['unmapped']} unmapped"
+        modules.add(
+            module,
+            f"{counts['expected']:,}",
+            figure(module, counts.get("expected_total")),
+            f"{counts['unmapped']:,}",
         )
-    typer.echo(f"postings: {data['postings'] or 'none'}")
+    typer.echo("")
+    modules.print(console)
+    typer.echo(f"{count(len(modules), 'module')} (totals: money; daily_payroll in hours)")
+    postings = data.get("postings") or {}
+    shown = ", ".join(f"{n:,} {state}" for state, n in sorted(postings.items()))
+    typer.echo(f"postings: {shown or 'none'}")
     adopted = data.get("adopted") or {}
-    counts = ", ".join(f"{module} {n}" for module, n in sorted(adopted.items()))
-    typer.echo(f"adopted from Sage (keyed before recon): {counts or 'none'}")
-    for name, tie in data.get("tie_outs", {}).items():
-        if name == "unmapped":
-            continue
-        verdict = "ties" if tie["ties"] else f"{len(tie['differences'])} groups differ"
-        typer.echo(
-            f"tie-out {name:14} expected {tie['expected_total']:>12}  "
-            f"Sage {tie['sage_total']:>12}  {verdict}"
-        )
-        if name == "ar_invoices":
-            _receivables(tie)
-    lease = data["writer_lease"]
+    counts_text = ", ".join(f"{module} {n:,}" for module, n in sorted(adopted.items()))
+    typer.echo(f"adopted from Sage (keyed before recon): {counts_text or 'none'}")
+    ties = {name: tie for name, tie in data.get("tie_outs", {}).items() if name != "unmapped"}
+    if ties:
+        table = Table("Tie-out", "Expected", "Sage", "Result", right=("Expected", "Sage"))
+        for name, tie in ties.items():
+            n = len(tie["differences"])
+            verdict = (
+                "ties" if tie["ties"] else f"{count(n, 'group')} differ{'s' if n == 1 else ''}"
+            )
+            table.add(
+                name, figure(name, tie["expected_total"]), figure(name, tie["sage_total"]), verdict
+            )
+        typer.echo("")
+        table.print(console)
+        if "ar_invoices" in ties:
+            _receivables(ties["ar_invoices"])
+    lease = data.get("writer_lease")
     if lease is not None and lease.get("held"):
         typer.echo(f"posting to Sage now: {lease['description']}")
     if "sync" in data:
         _sync(data["sync"])
     skipped = data.get("skipped_invoices", [])
     typer.echo(f"invoices handed to accounting and not posted: {len(skipped) or 'none'}")
-    for row in skipped:
-        typer.echo(f"  {row['invoice'] or row['id']:12} {row['total']:>10}  {row['reason']}")
+    if skipped:
+        table = Table("Invoice", "Total", "Why not posted", right=("Total",))
+        for row in skipped:
+            table.add(row["invoice"] or row["id"], money(row["total"]), row["reason"])
+        table.print(console)
 
 
 def _receivables(tie: dict[str, Any]) -> None:
     """AR = ServiceTrade invoices handed to accounting: the figures on each side, by type."""
 
+    from cli.tables import money
+
     def figure(side: dict[str, Any]) -> str:
-        return f"{side['count']} ({side['total']})"
+        return f"{side['count']} ({money(side['total'])})"
 
     st = tie["servicetrade"]
     typer.echo(
@@ -78,8 +116,8 @@ def _receivables(tie: dict[str, Any]) -> None:
     for row in tie["differences"]:
         why = f": {row['problem']}" if "problem" in row else ""
         typer.echo(
-            f"  {row['invoice']}: ServiceTrade {row['servicetrade']}, expected "
-            f"{row['expected']}, Sage {row['sage']}{why}"
+            f"  {row['invoice']}: ServiceTrade {money(row['servicetrade'])}, expected "
+            f"{money(row['expected'])}, Sage {money(row['sage'])}{why}"
         )
 
 

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import typer
 
-from cli.common import EXIT_OK, ConfigOption, load
+from cli.common import EXIT_OK, EXIT_UNAVAILABLE, ConfigOption, fail, load, secrets_of
 
 if TYPE_CHECKING:
     from application.context import Context
@@ -49,11 +49,17 @@ def sync(
     log = Logger(log_format, secrets_of(cfg))
     stopping = threading.Event()
     _on_stop_signals(stopping, log)
-    _run(cfg, stopping, log, once=once)
+    errors = _run(cfg, stopping, log, once=once)
+    if once and errors:
+        # One cycle that could not do all its work: say so as every command does (exit 3).
+        parts = "; ".join(f"{part}: {error}" for part, error in errors.items())
+        raise fail(f"sync --once could not complete its cycle: {parts}", EXIT_UNAVAILABLE)
     raise typer.Exit(EXIT_OK)
 
 
-def _run(cfg: Config, stopping: threading.Event, log: Logger, *, once: bool) -> None:
+def _run(cfg: Config, stopping: threading.Event, log: Logger, *, once: bool) -> dict[str, str]:
+    """Run the agent until told to stop (with ``once``, one cycle); returns what the last
+    cycle could not reach (part -> error)."""
     from adapters.sage.errors import SageError
     from application.sync import WEBHOOK, Agent, SyncSettings, register_webhook
     from cli.bootstrap import SOURCE_ERRORS, sources
@@ -67,9 +73,9 @@ def _run(cfg: Config, stopping: threading.Event, log: Logger, *, once: bool) -> 
         if opened.simulator is not None:
             log("simulator", url=opened.simulator.base_url, pace=cfg.servicetrade.simulator.pace)
         notices, hook_url = _relay(cfg, stack, log)
-        ctx = _open(cfg, stack, stopping, log, settings)
+        ctx = _open(cfg, stack, stopping, log, settings, once=once)
         if ctx is None:
-            return
+            return {}
         previous = ctx.read_model.sync_state().get(WEBHOOK)
 
         def register() -> dict[str, Any]:
@@ -78,9 +84,11 @@ def _run(cfg: Config, stopping: threading.Event, log: Logger, *, once: bool) -> 
             log("webhook", action=done, id=hook.get("id"), hook_url=hook_url)
             return {"id": hook.get("id"), "hookUrl": hook_url, "registered": True}
 
+        from cli.progress import Meter, metered_feeds
+
         agent = Agent(
             ctx,
-            opened.feeds,
+            metered_feeds(opened.feeds, Meter(), first_only=True),  # a first sync's progress
             notices=notices,
             writer=opened.servicetrade if cfg.servicetrade.writeback else None,
             posting_turn=_posting_turn(cfg),
@@ -95,6 +103,7 @@ def _run(cfg: Config, stopping: threading.Event, log: Logger, *, once: bool) -> 
             agent.run(stopping, once=once)
         finally:
             agent.stopped()
+        return dict((agent.last_cycle or {}).get("errors") or {})
 
 
 def _pushed() -> tuple[str, ...]:
@@ -104,10 +113,17 @@ def _pushed() -> tuple[str, ...]:
 
 
 def _open(
-    cfg: Config, stack: ExitStack, stopping: threading.Event, log: Logger, settings: Any
+    cfg: Config,
+    stack: ExitStack,
+    stopping: threading.Event,
+    log: Logger,
+    settings: Any,
+    *,
+    once: bool = False,
 ) -> Context | None:
     """The context with Sage; while Sage cannot be reached, say so and try again (doubling
-    waits, to the cap) until it can or the agent is told to stop."""
+    waits, to the cap) until it can or the agent is told to stop. With ``once`` there is no
+    second try: the error ends the command (exit 3)."""
     from adapters.sage.errors import SageError
     from cli.bootstrap import context
 
@@ -116,6 +132,8 @@ def _open(
         try:
             return stack.enter_context(context(cfg))
         except SageError as exc:
+            if once:
+                raise
             log("unavailable", part="sage", error=f"{type(exc).__name__}: {exc}",
                 retry_in_seconds=delay)  # fmt: skip
             _note_waiting(cfg, f"{type(exc).__name__}: {exc}")
@@ -233,22 +251,6 @@ def _deadline(log: Logger) -> None:
 
 
 # --- logs ---------------------------------------------------------------------------------
-
-
-def secrets_of(cfg: Config) -> list[str]:
-    """Every secret the configuration holds, so no log line can carry one."""
-    found = [
-        cfg.servicetrade.client_secret,
-        cfg.servicetrade.password,
-        cfg.partsledger.client_secret,
-        cfg.relay.token,
-        cfg.cipher_key or "",
-    ]
-    for url in (cfg.sage.url, cfg.store_url, cfg.relay.url):
-        password = urlsplit(url).password if "://" in url else None
-        if password:
-            found += [password, unquote(password)]
-    return [s for s in found if len(s) >= 4]
 
 
 class Logger:

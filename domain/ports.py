@@ -119,6 +119,22 @@ class SageReader(Protocol):
 
     def read(self, module: str, period: str | None) -> list[Document]: ...
 
+    def stream(
+        self,
+        module: str,
+        period: str | None = None,
+        order: Callable[[str], Any] = ...,
+        *,
+        unlinked: bool = False,
+    ) -> Iterator[Document]:
+        """What ``read`` gives, one document at a time, sorted by ``order`` of the keys
+        (``domain.reconcile.position`` when not given), documents under one key oldest
+        first; with ``unlinked``, only those that carry no link key of recon's. Read in
+        chunks: the module is never held whole."""
+
+    def keys(self, module: str, period: str | None = None) -> set[str]:
+        """The keys of the documents ``read`` gives."""
+
     def read_key(self, module: str, key: str) -> list[Document]: ...
 
     def timecards(self, period: str | None) -> list[Row]: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -24,7 +24,7 @@ from domain.documents import (
     collector_paused,
     ref_order,
 )
-from domain.keys import ADJUSTMENT_MARK, adjusted_key
+from domain.keys import ADJUSTMENT_MARK, adjusted_key, adjustment_number
 from domain.money import to_str
 
 
@@ -274,8 +274,26 @@ def _compare(expected: Document, actual: Document) -> list[Finding]:
     return found
 
 
+class OutOfOrder(ValueError):
+    """A stream handed to ``merged`` is not in ``position`` order (a reader's bug): pairing
+    by a merge would report documents Sage holds as missing."""
+
+
+def position(key: str) -> tuple[str, int]:
+    """Where a document comes in the order both sides of a streamed diff are read in: by the
+    key of the document it adjusts (its own key when it adjusts none), then its adjustment
+    number, so a document's adjusting documents (``KEY~A<n>``) come right after it, whatever
+    keys sort between ``KEY`` and ``KEY~A<n>`` as text."""
+    if ADJUSTMENT_MARK not in key:
+        return (key, 0)
+    original = adjusted_key(key)
+    if original is None:
+        return (key, 0)
+    return (original, adjustment_number(key) or 0)
+
+
 # Paused: a module's documents were just built with the collector paused, so its first
-# pass would walk all of them (a tenth of a 1M-row reconcile); they hold no cycles.
+# pass would walk all of them; they hold no cycles.
 @collector_paused()
 def diff(
     module: str,
@@ -287,16 +305,146 @@ def diff(
     unmapped: Mapping[str, str] | None = None,
     adopted: Collection[str] = (),
 ) -> list[Finding]:
-    """Pair expected and actual documents by key and say how they differ.
+    """Pair expected and actual documents held in memory, in any order (``merged`` on them
+    once sorted by ``position``); findings as ``merged`` gives them, those about documents
+    nobody expects last."""
+    found = list(
+        merged(
+            module,
+            sorted(expected, key=lambda d: position(d.key)),
+            sorted(actual, key=lambda d: position(d.key)),
+            in_scope=in_scope,
+            accepted=accepted,
+            unmapped=unmapped,
+            adopted=adopted,
+        )
+    )
+    return [f for f in found if f.kind != UNEXPECTED] + [f for f in found if f.kind == UNEXPECTED]
+
+
+def merged(
+    module: str,
+    expected: Iterable[Document],
+    actual: Iterable[Document],
+    *,
+    in_scope: Callable[[Document], bool] = lambda _document: True,
+    accepted: Collection[str] = (),
+    unmapped: Mapping[str, str] | None = None,
+    adopted: Collection[str] = (),
+) -> Iterator[Finding]:
+    """Pair two streams of documents, each sorted by ``position`` of its key, and say how
+    they differ: one key (with its adjusting documents) at a time, so neither side is held
+    whole. Raises ``OutOfOrder`` when a stream is not sorted.
 
     ``adopted`` are the keys of documents recon adopted: compared as ``as_adopted`` says.
 
     - an expected void document is satisfied by no active document in Sage;
     - void documents in Sage only count when nothing active carries their key;
+    - adjusting documents count with the original they adjust, when Sage holds it;
     - a Sage document nobody expects is reported when it is in scope (the module's share of
       Sage that recon answers for) and its key has not been accepted by a person;
-    - ``unmapped`` holds keys recon could not build a document for, with the reason.
+    - ``unmapped`` holds keys recon could not build a document for, with the reason (these
+      findings come first).
     """
+    for key, reason in sorted((unmapped or {}).items()):
+        yield Finding(module, UNMAPPED, key, reason, None)
+    wanted = _groups(module, "expected", expected)
+    held = _groups(module, "actual", actual)
+    want = next(wanted, None)
+    have = next(held, None)
+    rules = (in_scope, accepted, adopted)
+    while want is not None or have is not None:
+        if want is not None and (have is None or want[0] < have[0]):
+            yield from _settle(module, want[1], [], *rules)
+            want = next(wanted, None)
+        elif have is not None and (want is None or have[0] < want[0]):
+            yield from _settle(module, [], have[1], *rules)
+            have = next(held, None)
+        elif want is not None and have is not None:
+            (one, *more), (other, *others) = want[1], have[1]
+            if not more and not others and one.key == other.key:
+                if not one.is_void and not other.is_void:
+                    # The usual case, as ``_settle`` takes it: one active document each side.
+                    yield from _compare(
+                        one, as_adopted(one, other) if one.key in adopted else other
+                    )
+                else:
+                    yield from _settle(module, want[1], have[1], *rules)
+            else:
+                yield from _settle(module, want[1], have[1], *rules)
+            want, have = next(wanted, None), next(held, None)
+
+
+def paired(
+    left: Iterable[Document], right: Iterable[Document]
+) -> Iterator[tuple[str, list[Document], list[Document]]]:
+    """(key, left documents, right documents) of every key either stream holds, in
+    ``position`` order, from two streams sorted by ``position``: for figures summed and
+    compared key by key (the close pack's tie-outs). Raises ``OutOfOrder`` like ``merged``."""
+    lefts = _keys("left", left)
+    rights = _keys("right", right)
+    one, other = next(lefts, None), next(rights, None)
+    while one is not None or other is not None:
+        if one is not None and (other is None or position(one[0]) < position(other[0])):
+            yield one[0], one[1], []
+            one = next(lefts, None)
+        elif other is not None and (one is None or position(other[0]) < position(one[0])):
+            yield other[0], [], other[1]
+            other = next(rights, None)
+        elif one is not None and other is not None:
+            yield one[0], one[1], other[1]
+            one, other = next(lefts, None), next(rights, None)
+
+
+def _keys(side: str, documents: Iterable[Document]) -> Iterator[tuple[str, list[Document]]]:
+    """The documents of a sorted stream grouped by key."""
+    group: list[Document] = []
+    for document in documents:
+        if group and document.key != group[0].key:
+            if position(document.key) < position(group[0].key):
+                raise OutOfOrder(
+                    f"expected the {side} documents sorted by key, got {document.key!r} "
+                    f"after {group[0].key!r}"
+                )
+            yield group[0].key, group
+            group = []
+        group.append(document)
+    if group:
+        yield group[0].key, group
+
+
+def _groups(
+    module: str, side: str, documents: Iterable[Document]
+) -> Iterator[tuple[str, list[Document]]]:
+    """The documents of a sorted stream grouped by the key they stand under or adjust."""
+    group: list[Document] = []
+    last = ("", 0)
+    for document in documents:
+        at = position(document.key)
+        if group and at != last:
+            if at < last:
+                raise OutOfOrder(
+                    f"{module}: expected the {side} documents sorted by key, got "
+                    f"{document.key!r} after {last[0]!r}"
+                )
+            if at[0] != last[0]:
+                yield last[0], group
+                group = []
+        group.append(document)
+        last = at
+    if group:
+        yield last[0], group
+
+
+def _settle(
+    module: str,
+    expected: list[Document],
+    actual: list[Document],
+    in_scope: Callable[[Document], bool],
+    accepted: Collection[str],
+    adopted: Collection[str],
+) -> list[Finding]:
+    """The findings of one key and its adjusting documents (both sides' documents of it)."""
     active: dict[str, list[Document]] = defaultdict(list)
     for document in actual:
         if not document.is_void:
@@ -309,8 +457,6 @@ def diff(
             if original is not None and original in active:
                 adjustments[original].extend(active.pop(key))
     findings: list[Finding] = []
-    for key, reason in sorted((unmapped or {}).items()):
-        findings.append(Finding(module, UNMAPPED, key, reason, None))
     for want in expected:
         have = active.pop(want.key, [])
         adjusting = adjustments.pop(want.key, [])

@@ -324,7 +324,23 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
-    return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    return _plain_fields(value)
+
+
+def _plain_fields(value: Any) -> dict[str, Any]:
+    # Most fields are exactly str, bool, int, None or Decimal: those are converted here
+    # without a call each (an invoice has about thirty); anything else goes through _plain.
+    result: dict[str, Any] = {}
+    for name in _field_names(type(value)):
+        field_value = getattr(value, name)
+        kind = type(field_value)
+        if kind is str or kind is bool or kind is int or field_value is None:
+            result[name] = field_value
+        elif kind is Decimal:
+            result[name] = str(field_value)
+        else:
+            result[name] = _plain(field_value)
+    return result
 
 
 def to_payload(snapshot: Snapshot) -> dict[str, Any]:
@@ -333,27 +349,57 @@ def to_payload(snapshot: Snapshot) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How a kind's payload becomes its snapshot: worked out once per kind, not per payload."""
+
+    cls: type[Any]
+    decimals: tuple[str, ...]
+    optional_decimals: tuple[str, ...]
+    has_address: bool
+    lines: tuple[type[Any], str, tuple[str, ...]] | None
+
+
+_SHAPES: dict[str, _Shape] = {}
+
+
+def _shape(kind: str) -> _Shape:
+    found = _SHAPES.get(kind)
+    if found is None:
+        try:
+            cls = SNAPSHOT_TYPES[kind]
+        except KeyError as exc:
+            raise PayloadError(f"unknown source kind {kind!r}") from exc
+        lines = None
+        if kind in _LINE_TYPES:
+            line_cls, key = _LINE_TYPES[kind]
+            lines = (line_cls, key, _decimals(line_cls))
+        found = _SHAPES[kind] = _Shape(
+            cls, _decimals(cls), _optional_decimals(cls), "address" in _field_names(cls), lines
+        )
+    return found
+
+
 def from_payload(kind: str, payload: dict[str, Any]) -> Snapshot:
     """Rebuild a snapshot from its recorded payload."""
-    try:
-        cls = SNAPSHOT_TYPES[kind]
-    except KeyError as exc:
-        raise PayloadError(f"unknown source kind {kind!r}") from exc
+    shape = _shape(kind)
     data = dict(payload)
-    if "address" in data:
+    if shape.has_address and "address" in data:
         data["address"] = Address(**data["address"])
-    for name in _decimals(cls):
+    for name in shape.decimals:
         data[name] = Decimal(data[name])
-    for name in _optional_decimals(cls):
+    for name in shape.optional_decimals:
         # Absent from payloads recorded before the field existed: the dataclass default holds.
         if data.get(name) is not None:
             data[name] = Decimal(data[name])
-    if kind in _LINE_TYPES:
-        line_cls, key = _LINE_TYPES[kind]
-        decimal_fields = _decimals(line_cls)
-        data[key] = tuple(
-            line_cls(**{**line, **{f: Decimal(line[f]) for f in decimal_fields}})
-            for line in data[key]
-        )
-    result: Snapshot = cls(**data)
+    if shape.lines is not None:
+        line_cls, key, decimal_fields = shape.lines
+        items = []
+        for line in data[key]:
+            values = dict(line)
+            for f in decimal_fields:
+                values[f] = Decimal(line[f])
+            items.append(line_cls(**values))
+        data[key] = tuple(items)
+    result: Snapshot = shape.cls(**data)
     return result

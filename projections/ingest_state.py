@@ -1,10 +1,14 @@
-"""Where each kind's ingest stands: its ``updatedAfter`` cursor and what the current run saw."""
+"""Where each kind's ingest stands: its ``updatedAfter`` cursor, what the current run saw, and
+the newest ``updated`` stamp fetched of each record."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from collections.abc import Iterable, Mapping
 
-from projections.tables import ingest_cursor, ingest_seen, upsert
+from sqlalchemy import Connection, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from projections.tables import ingest_cursor, ingest_seen, ingest_stamp, upsert
 
 _CHUNK = 500
 
@@ -77,6 +81,58 @@ def seen_again(
             ],
         )
     return again
+
+
+def seen_before(
+    conn: Connection, system: str, kind: str, source_ids: Iterable[str]
+) -> dict[str, int | None]:
+    """The first ``updated`` stamp this run fetched of each of these records it fetched
+    before (on an earlier page); records it has not fetched yet are left out."""
+    ids = list(dict.fromkeys(source_ids))
+    found: dict[str, int | None] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = select(ingest_seen.c.source_id, ingest_seen.c.first_updated).where(
+            ingest_seen.c.system == system,
+            ingest_seen.c.kind == kind,
+            ingest_seen.c.source_id.in_(ids[start : start + _CHUNK]),
+        )
+        found.update((i, u) for i, u in conn.execute(query))
+    return found
+
+
+def stamps(conn: Connection, system: str, kind: str, source_ids: Iterable[str]) -> dict[str, int]:
+    """The newest ``updated`` stamp fetched of each of these records (those with one)."""
+    ids = list(dict.fromkeys(source_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = select(ingest_stamp.c.source_id, ingest_stamp.c.updated).where(
+            ingest_stamp.c.system == system,
+            ingest_stamp.c.kind == kind,
+            ingest_stamp.c.source_id.in_(ids[start : start + _CHUNK]),
+        )
+        found.update((i, int(u)) for i, u in conn.execute(query))
+    return found
+
+
+def raise_stamps(conn: Connection, system: str, kind: str, newest: Mapping[str, int]) -> None:
+    """Remember these stamps, each only where it is newer than the one held."""
+    if not newest:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ingest_stamp)
+    statement = statement.on_conflict_do_update(
+        index_elements=["system", "kind", "source_id"],
+        set_={
+            "updated": case(
+                (statement.excluded.updated > ingest_stamp.c.updated, statement.excluded.updated),
+                else_=ingest_stamp.c.updated,
+            )
+        },
+    )
+    rows = [
+        {"system": system, "kind": kind, "source_id": i, "updated": u} for i, u in newest.items()
+    ]
+    conn.execute(statement, rows)
 
 
 def cursors(conn: Connection) -> list[dict[str, object]]:

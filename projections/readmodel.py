@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -15,7 +15,7 @@ from domain.money import ZERO, to_str
 from domain.ports import EventLog
 from domain.records import Known
 from domain.source import Snapshot, from_payload
-from projections import ingest_state
+from projections import ingest_state, sealing
 from projections.costs import CostsProjection
 from projections.links import LinksProjection, link_counts, links
 from projections.postings import (
@@ -32,6 +32,7 @@ from projections.receivables import ReceivablesProjection
 from projections.rows import expected_document_for, expected_documents, problems_of
 from projections.runner import Projection, catch_up, create_tables, rebuild
 from projections.sources import SourcesProjection, known, quarantined
+from projections.streams import expected_index, expected_stream
 from projections.tables import (
     expected_document,
     posting,
@@ -40,6 +41,7 @@ from projections.tables import (
     sage_taken,
     source_state,
     sync_state,
+    tracking,
     upsert,
 )
 
@@ -54,8 +56,11 @@ class ReadModel:
     use cases that record events call it after they record.
     """
 
-    def __init__(self, engine: Engine, mapping: Mapping) -> None:
+    def __init__(
+        self, engine: Engine, mapping: Mapping, sealer: sealing.Sealer | None = None
+    ) -> None:
         self.engine = engine
+        sealing.bind(engine, sealer)  # before the engine's first statement
         self.projections: list[Projection] = [
             SourcesProjection(),
             LinksProjection(),  # before the numbering projections, which read adoptions
@@ -64,6 +69,8 @@ class ReadModel:
             PostingsProjection(),
         ]
         create_tables(engine)
+        if sealing.stale(engine, sealer):  # sealed another way: every projection starts over
+            sealing.mark(engine, sealer, forget=(tracking, sync_state))
 
     def catch_up(self, log: EventLog) -> int:
         """Apply every event not yet applied; returns how many were read."""
@@ -164,6 +171,14 @@ class ReadModel:
         not map, with why."""
         with self.engine.connect() as conn:
             return expected_documents(conn, module, period)
+
+    def expected_stream(
+        self, module: str, period: str | None
+    ) -> tuple[Iterator[Document], dict[str, str]]:
+        """What ``expected`` gives, the documents one at a time sorted by
+        ``domain.reconcile.position`` of their keys (read in chunks, never held whole)."""
+        keys, problems = expected_index(self.engine, module, period)
+        return expected_stream(self.engine, module, keys), problems
 
     def expected_for(self, module: str, key: str) -> Document | None:
         with self.engine.connect() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from projections.sealing import Sealed, SealedAlike
+
 metadata = MetaData()
 
 tracking = Table(
@@ -28,7 +30,7 @@ tracking = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("position", BigInteger, nullable=False),
-    Column("fingerprint", Text, nullable=False, default=""),
+    Column("fingerprint", SealedAlike, nullable=False, default=""),  # the mapping's, with names
 )
 
 source_state = Table(
@@ -40,9 +42,9 @@ source_state = Table(
     Column("source_id", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("content_hash", String(64), nullable=False),
-    Column("payload", Text),  # last valid payload (JSON), kept when a later one is rejected
-    Column("rejection", Text),  # reason the latest payload was quarantined, or NULL
-    Column("raw", Text),  # the quarantined raw payload
+    Column("payload", Sealed),  # last valid payload (JSON), kept when a later one is rejected
+    Column("rejection", Sealed),  # reason the latest payload was quarantined, or NULL
+    Column("raw", Sealed),  # the quarantined raw payload
     Column("rejected_position", BigInteger),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("first_position", BigInteger, nullable=False),
@@ -77,7 +79,7 @@ sage_link = Table(
     Column("sage_table", String(16), nullable=False),
     Column("sage_ref", BigInteger, nullable=False),  # the Sage record number
     Column("sage_key", String(64), nullable=False),  # how the reader keys it unlinked
-    Column("basis", Text, nullable=False, default=""),
+    Column("basis", Sealed, nullable=False, default=""),  # quotes names and addresses
     Column("by", String(128), nullable=False, default=""),
     Column("position", BigInteger, nullable=False),
     Index("ix_sage_link_sage", "module", "sage_key", unique=True),
@@ -109,8 +111,8 @@ expected_document = Table(
     Column("period", String(7)),
     Column("digest", String(32)),
     Column("amount", String(32)),
-    Column("body", Text),  # the document's tables as canonical JSON; NULL when unmapped
-    Column("problem", Text),  # why recon cannot say what Sage should hold (unmapped values)
+    Column("body", Sealed),  # the document's tables as canonical JSON; NULL when unmapped
+    Column("problem", Sealed),  # why recon cannot say what Sage should hold (unmapped values)
     Column("source_kind", String(32), nullable=False),
     Column("source_id", String(64), nullable=False),
     Index("ix_expected_source", "source_kind", "source_id"),
@@ -128,17 +130,17 @@ posting = Table(
     Column("action", String(16), nullable=False),
     Column("state", String(16), nullable=False),
     Column("sink", String(16), nullable=False, default=""),
-    Column("reason", Text, nullable=False, default=""),  # the finding it settles
-    Column("note", Text, nullable=False, default=""),
-    Column("written", Text, nullable=False, default="[]"),
+    Column("reason", Sealed, nullable=False, default=""),  # the finding it settles
+    Column("note", Sealed, nullable=False, default=""),
+    Column("written", Sealed, nullable=False, default="[]"),
     Column("sage_refs", Text, nullable=False, default="[]"),  # Sage records it voids/replaces
     Column("digest", String(32)),  # of the document it writes; NULL for a void
     Column("amount", String(32)),  # what it writes, or what it voids
     Column("period", String(7)),  # the earliest period it writes into
-    Column("reasons", Text, nullable=False, default="[]"),  # why it waits for a person
+    Column("reasons", Sealed, nullable=False, default="[]"),  # why it waits for a person
     Column("proposed_at", String(40), nullable=False, default=""),
     Column("decided_by", String(128), nullable=False, default=""),  # approved or rejected by
-    Column("decided_why", Text, nullable=False, default=""),
+    Column("decided_why", Sealed, nullable=False, default=""),
     Column("decided_at", String(40), nullable=False, default=""),
     Column("automatic", Boolean, nullable=False, default=False),  # approved by the policy
     Column("confirmed_at", String(40), nullable=False, default=""),  # Sage showed it
@@ -156,7 +158,7 @@ resolution = Table(
     Column("module", String(32), nullable=False),
     Column("decision", String(16), nullable=False, default=""),
     Column("by", String(128), nullable=False, default=""),
-    Column("why", Text, nullable=False, default=""),
+    Column("why", Sealed, nullable=False, default=""),
     Column("decided_at", String(40), nullable=False, default=""),
     Column("position", BigInteger, nullable=False),
 )
@@ -182,6 +184,18 @@ ingest_seen = Table(
     Column("first_updated", BigInteger),
 )
 
+#: The newest ``updated`` stamp ingest has fetched of each source record (recorded, quarantined
+#: or already held): a payload stamped older is stale and appends nothing. Ingest state like
+#: the cursors, not a projection of the log: a rebuild leaves it alone.
+ingest_stamp = Table(
+    "ingest_stamp",
+    metadata,
+    Column("system", String(32), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("source_id", String(64), primary_key=True),
+    Column("updated", BigInteger, nullable=False),
+)
+
 #: What the sync agent last said of itself (``recon status`` reads it): one row per subject
 #: (the agent, each source kind, the relay, the webhook), its state as JSON. Not a projection
 #: of the log: a rebuild leaves it alone.
@@ -189,7 +203,7 @@ sync_state = Table(
     "sync_state",
     metadata,
     Column("subject", String(64), primary_key=True),
-    Column("state", Text, nullable=False),
+    Column("state", Sealed, nullable=False),
 )
 
 
@@ -200,10 +214,22 @@ def records(conn: Connection, query: Select[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in result.all()]
 
 
+def stream_records(
+    conn: Connection, query: Select[Any], size: int
+) -> Iterator[list[dict[str, Any]]]:
+    """A query's rows as plain dicts, ``size`` at a time, without holding them all (a
+    server-side cursor on PostgreSQL)."""
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=size))
+    names = tuple(result.keys())
+    for part in result.partitions(size):
+        yield [dict(zip(names, row, strict=True)) for row in part]
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, replacing those whose primary key exists (SQLite and PostgreSQL).
 
-    For the tables of this module, whose columns hold str, int, bool or None as they are.
+    For the tables of this module, whose columns hold str, int, bool or None as they are
+    (sealed columns sealed first). Every row has every column of the first.
     """
     if not rows:
         return
@@ -220,6 +246,15 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> No
     # take as they are (str, int, bool, None), and SQLAlchemy's per-row parameter processing
     # cost a fifth of writing a page of projection rows.
     compiled = statement.compile(dialect=conn.dialect)
+    sealing = [
+        (c.name, seal)
+        for c in table.columns
+        if c.name in columns
+        and isinstance(c.type, Sealed)
+        and (seal := c.type.bind_processor(conn.dialect))
+    ]
+    if sealing:  # only with store.cipher_key: sealed columns are sealed here, as SQLAlchemy would
+        rows = [{**row, **{name: seal(row[name]) for name, seal in sealing}} for row in rows]
     names = compiled.positiontup  # positional paramstyles (SQLite); None for named (psycopg)
     params = list(rows) if names is None else [tuple(row[n] for n in names) for row in rows]
     conn.exec_driver_sql(compiled.string, params)

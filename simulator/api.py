@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import unquote
 
 from simulator.delivery import KnobError
 from simulator.exchange import (
@@ -44,6 +45,7 @@ from simulator.model import (
 from simulator.partsledger import BASE_PATH as PL_BASE_PATH
 from simulator.partsledger import PartsLedgerApi, PlRenderer
 from simulator.partsledger import summary as pl_summary
+from simulator.raw import ID_KEYS, MARK, PL_ID_KEYS, splice
 from simulator.render import Renderer
 from simulator.scenario import (
     CORRUPTIBLE_KINDS,
@@ -74,6 +76,9 @@ READABLE_KINDS = ("company", "location", "user", "job", "invoice", "comment", "j
 KIND_OF_PATH = {RESOURCE_PATHS.get(kind, kind): kind for kind in READABLE_KINDS}
 #: Kinds the control API can change directly: ServiceTrade's and PartsLedger's.
 MUTABLE_KINDS = (*READABLE_KINDS, *PL_RESOURCES)
+#: Kinds raw record text can be injected into (the ones recon records).
+RAW_KINDS = tuple(kind for kind in MUTABLE_KINDS if kind != "comment")
+_JSON_HEADERS = [("Content-Type", "application/json")]
 #: The most `/_sim/advance` moves the clock in one call.
 MAX_ADVANCE_DAYS = 366
 MAX_ADVANCE_MINUTES = MAX_ADVANCE_DAYS * 1440
@@ -105,10 +110,28 @@ class SimulatorApi:
 
     # --- entry point ----------------------------------------------------------------------
 
+    #: When set (a simulator reachable from other machines), the control API answers only
+    #: requests carrying it: ``Authorization: Bearer <token>`` or ``X-Sim-Control-Token``.
+    control_token: str | None = None
+
     def handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
         try:
             if path.startswith("/_sim/"):
+                if self.control_token is not None:
+                    import hmac
+
+                    bearer = request.headers.get("authorization", "")
+                    given = request.headers.get("x-sim-control-token") or (
+                        bearer[len("bearer ") :] if bearer.lower().startswith("bearer ") else ""
+                    )
+                    if not hmac.compare_digest(given.strip().encode(), self.control_token.encode()):
+                        raise HttpError(
+                            401,
+                            "the control API needs the simulator's control token: "
+                            "Authorization: Bearer <token> or X-Sim-Control-Token: <token>",
+                            headers=[("WWW-Authenticate", 'Bearer realm="simulator control"')],
+                        )
                 return self._control(request, path[len("/_sim/") :])
             if path == "/api" or path.startswith("/api/"):
                 return self._api(request, path[len("/api/") :])
@@ -175,6 +198,12 @@ class SimulatorApi:
             if method == "POST" and kind == "comment":
                 return self._post_comment(request)
             raise HttpError(405, f"{method} is not supported on /{kind}")
+        if method == "GET":
+            with self.state.lock:
+                raw = self.state.raw.find(kind, unquote(parts[1]))
+            if raw is not None:
+                body = envelope(MARK)
+                return Response(200, splice(_json(200, body).body, [raw]), _JSON_HEADERS)
         record_id = self._id(parts[1])
         if method == "GET":
             with self.state.lock:
@@ -331,10 +360,13 @@ class SimulatorApi:
             total_pages = math.ceil(len(records) / limit)
             chunk = records[(page - 1) * limit : page * limit]
             renderer = self._renderer(request)
-            data = {
-                LIST_KEYS[kind]: [renderer.render(kind, record) for record in chunk],
-                "totalPages": total_pages,
-            }
+            rendered: list[Any] = [renderer.render(kind, record) for record in chunk]
+            data = {LIST_KEYS[kind]: rendered, "totalPages": total_pages}
+            raw = self.state.raw.of(kind) if page == 1 else []
+        if raw:  # injected records: on the first page, whatever the query
+            rendered.append(MARK)
+            data["totalPages"] = max(total_pages, 1)
+            return Response(200, splice(_json(200, envelope(data)).body, raw), _JSON_HEADERS)
         return _json(200, envelope(data))
 
     # --- writes ---------------------------------------------------------------------------
@@ -476,6 +508,8 @@ class SimulatorApi:
         if path == "save" and method == "POST":
             saved = self.state.save()
             return _json(200, envelope({"stateFile": None if saved is None else str(saved)}))
+        if path == "raw" or path.startswith("raw/"):
+            return self._raw(request, path[len("raw") :].lstrip("/"))
         if path == "auth/expire" and method == "POST":
             body = json_body(request)
             dropped = self.state.expire_auth(
@@ -502,6 +536,24 @@ class SimulatorApi:
             self.delete(kind, record_id)
             return _json(200, envelope({"kind": kind, "id": record_id, "deleted": True}))
         raise HttpError(404, f"no control endpoint {method} /_sim/{path}")
+
+    def _raw(self, request: Request, kind: str) -> Response:
+        """/_sim/raw[/<kind>]: POST one record's JSON text per line (served as it came, see
+        simulator/raw.py), DELETE to forget them (every kind's without one), GET the counts."""
+        if kind and kind not in RAW_KINDS:
+            raise HttpError(404, f"no kind {kind!r}; raw records go to one of {list(RAW_KINDS)}")
+        with self.state.lock:
+            held = self.state.raw
+            if request.method == "POST" and kind:
+                id_keys = PL_ID_KEYS if kind in PL_RESOURCES else ID_KEYS
+                added = held.add(kind, request.body, id_keys)
+                return _json(200, envelope({"kind": kind, "added": added, "held": held.counts()}))
+            if request.method == "DELETE":
+                cleared = held.clear(kind or None)
+                return _json(200, envelope({"cleared": cleared, "held": held.counts()}))
+            if request.method == "GET":
+                return _json(200, envelope({"held": held.counts()}))
+        raise HttpError(405, f"{request.method} is not supported on /_sim/raw/{kind}")
 
     def _advance(self, body: dict[str, Any]) -> Response:
         given = [name for name in ("days", "minutes") if name in body]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import unquote
 
 from simulator.exchange import HttpError, Request, Response, form_body, json_response
 from simulator.model import (
@@ -28,6 +29,7 @@ from simulator.model import (
     VendorBill,
     World,
 )
+from simulator.raw import MARK, splice
 from simulator.render import apply_corruption
 from simulator.state import SimState
 
@@ -321,6 +323,10 @@ class PartsLedgerApi:
         if len(parts) == 1:
             return self._list(request, kind)
         text = parts[1]
+        with self.state.lock:
+            raw = self.state.raw.find(kind, unquote(text))
+        if raw is not None:
+            return Response(200, raw.wire(), [("Content-Type", "application/json")])
         if not (text.isascii() and text.isdigit() and len(text) <= 18):
             raise HttpError(404, f"no {kind} with _id {text!r}")
         with self.state.lock:
@@ -378,11 +384,17 @@ class PartsLedgerApi:
             )
             page = records[:limit]
             renderer = PlRenderer(world)
-            data = [renderer.render(kind, record) for record in page]
+            data: list[Any] = [renderer.render(kind, record) for record in page]
+            raw = self.state.raw.of(kind) if position is None else []
         cursor = encode_cursor(page[-1].updated, page[-1].id) if page else cursor_text or None
-        return json_response(
-            200, {"hasNextPage": len(records) > limit, "cursor": cursor, "data": data}
-        )
+        body = {"hasNextPage": len(records) > limit, "cursor": cursor, "data": data}
+        if raw:  # injected records: on the first page, whatever the query
+            data.append(MARK)
+            return Response(200, splice(json_response(200, body).body, raw), _JSON_HEADERS)
+        return json_response(200, body)
+
+
+_JSON_HEADERS = [("Content-Type", "application/json")]
 
 
 def _limit(raw: str | None) -> int:

@@ -86,7 +86,14 @@ class SimulatorServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], state: SimState, *, quiet: bool = True) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: SimState,
+        *,
+        quiet: bool = True,
+        control_token: str | None = None,
+    ) -> None:
         super().__init__(address, _Handler)
         self.state = state
         self.quiet = quiet
@@ -95,6 +102,8 @@ class SimulatorServer(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         host, port = self.server_address[:2]
         self.api = SimulatorApi(state, f"{_url_host(str(host))}:{port}")
+        # Reachable from other machines, the control API (which rewrites the world) needs it.
+        self.api.control_token = control_token
         state.webhooks.base_uri = f"http://{_url_host(str(host))}:{port}/api"
 
     @property
@@ -299,6 +308,7 @@ def run_simulator(
     quiet: bool = True,
     pace: float | Decimal | None = None,
     webhook_policy: DeliveryPolicy | None = None,
+    control_token: str | None = None,
 ) -> Iterator[RunningSimulator]:
     """Run the simulator on a background thread for the duration of the block.
 
@@ -306,7 +316,8 @@ def run_simulator(
     back when the block ends, so the next run continues where this one stopped. With `pace`,
     a clock thread runs the world live at `pace` simulated minutes per real second, with live
     activity (None or 0: the clock moves only when told). `webhook_policy` replaces the
-    webhook delivery rules (timeout, attempts, waits, batching) — for tests.
+    webhook delivery rules (timeout, attempts, waits, batching) — for tests. With
+    `control_token`, the control API (/_sim/) answers only requests that carry it.
     """
     server = SimulatorServer(
         (host, port),
@@ -315,6 +326,7 @@ def run_simulator(
             webhook_policy=webhook_policy,
         ),
         quiet=quiet,
+        control_token=control_token,
     )
     thread = threading.Thread(
         target=server.serve_forever,
@@ -351,16 +363,20 @@ def serve(
     quiet: bool = False,
     on_ready: Callable[[RunningSimulator], None] | None = None,
     pace: float | Decimal | None = None,
+    control_token: str | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C); `on_ready` is called once the port is bound.
 
     With `state_file`, the world is loaded from it when present and saved to it on the way out.
-    With `pace`, the world runs live at `pace` simulated minutes per real second.
+    With `pace`, the world runs live at `pace` simulated minutes per real second. With
+    `control_token`, the control API (/_sim/) answers only requests that carry it (as
+    ``Authorization: Bearer <token>`` or ``X-Sim-Control-Token``).
     """
     server = SimulatorServer(
         (host, port),
         SimState(_config(seed, start, scale, days, token_ttl, state_file, pace)),
         quiet=quiet,
+        control_token=control_token,
     )
     pacer: _Pacer | None = None
     try:

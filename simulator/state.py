@@ -30,6 +30,7 @@ from simulator.defaults import (
 from simulator.delivery import DeliveryPolicy, WebhookHub
 from simulator.model import World
 from simulator.persist import load_world, save_world
+from simulator.raw import RawRecords
 from simulator.scenario import advance, advance_minutes, advance_to, generate
 from simulator.webhooks import ChangeTracker
 
@@ -125,6 +126,8 @@ class SimState:
         self.webhooks = WebhookHub(config.seed, webhook_policy)
         #: Why a paced world's clock thread stopped, if it did.
         self.pace_error: str | None = None
+        #: Record text injected by tests, served as it came (see simulator/raw.py).
+        self.raw = RawRecords()
 
     def count(self, event: str) -> None:
         with self.lock:
@@ -155,6 +158,7 @@ class SimState:
             self.stats = Counter()
             self.tracker.reset(self.world)
             self.webhooks.reset(self.config.seed)
+            self.raw.clear()
 
     def save(self) -> Path | None:
         """Write the world to the configured state file; returns the path (None: no file).

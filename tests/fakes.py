@@ -19,11 +19,12 @@ from domain.documents import (
     Document,
     Row,
 )
-from domain.keys import adjusted_key
+from domain.keys import RECORD_KEYS, adjusted_key
 from domain.mapping import Mapping
 from domain.policy import DEFAULT_POLICY, NO_PERIODS, Periods, Policy
 from domain.ports import Written, always
 from domain.posting import CREATE, REPLACE, UPDATE, VOID
+from domain.reconcile import position
 from domain.source import PayloadError, Snapshot, from_payload
 from projections.readmodel import ReadModel
 
@@ -88,11 +89,33 @@ class FakeSage:
         return held
 
     def read(self, module: str, period: str | None) -> list[Document]:
+        return self._held(module, period)
+
+    def _held(self, module: str, period: str | None) -> list[Document]:
         return [
             d
             for d in self.documents
             if d.module == module and (period is None or d.period in (period, None))
         ]
+
+    def stream(
+        self,
+        module: str,
+        period: str | None = None,
+        order: Callable[[str], Any] = position,
+        *,
+        unlinked: bool = False,
+    ) -> Iterator[Document]:
+        """``read`` sorted by ``order`` of the keys; with ``unlinked``, only the documents
+        keyed by their Sage reference (no link key), for the modules that have link keys."""
+        held = self._held(module, period)
+        keys = RECORD_KEYS.get(module)
+        if unlinked and keys is not None and keys.link is not None:
+            held = [d for d in held if d.key.startswith(keys.ref)]
+        return iter(sorted(held, key=lambda d: order(d.key)))
+
+    def keys(self, module: str, period: str | None = None) -> set[str]:
+        return {d.key for d in self._held(module, period)}
 
     def read_key(self, module: str, key: str) -> list[Document]:
         """The documents under a key, and the adjusting documents of it (``KEY~A<n>``)."""

@@ -8,15 +8,14 @@ client's lifecycle.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import httpx
 
+from adapters.http import jsontext
 from adapters.http.errors import (
     ErrorKinds,
     SourceApiError,
@@ -65,11 +64,15 @@ def new_http(
 
 
 def parse_json(response: httpx.Response, format_error: Callable[..., Exception]) -> Any:
-    """The body as JSON (non-integers as exact Decimal); `format_error` when it is not JSON."""
+    """The body as JSON (non-integers as exact Decimal); `format_error` when it is not JSON.
+
+    One odd record does not fail the body: ``adapters.http.jsontext`` keeps what it cannot
+    decode for the readers to refuse, record by record.
+    """
     request = response.request
     try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
+        return jsontext.loads(response.content)
+    except jsontext.NotJson as exc:
         raise format_error(
             f"{request.method} {request.url}: expected a JSON body, got {response.content[:80]!r}",
             status_code=response.status_code,

@@ -2,10 +2,12 @@
 
 Reads only the fields recon needs; extra fields are ignored and optional ones may be missing.
 Anything unusable raises `domain.source.PayloadError` naming the field, what was expected and
-what came. PartsLedger sends money and quantities as decimal strings; ints and exact Decimals
-(JSON parsed with ``parse_float=Decimal``) are accepted too, floats and booleans refused. Ids are
-``_id`` integers (digit strings accepted). Business dates are ``YYYY-MM-DD`` (a full ISO time is
-cut to its date as written); ``updatedAt`` is an ISO 8601 time.
+what came: so does a value Sage cannot hold (`domain.bounds`: amounts, quantities, numbers,
+ids, text, dates) and an ``updatedAt``, when present, outside 2000 to 2099
+(docs/hostile-input.md). PartsLedger sends money and quantities as decimal strings; ints and
+exact Decimals (JSON parsed with ``parse_float=Decimal``) are accepted too, floats and booleans
+refused. Ids are ``_id`` integers (digit strings accepted). Business dates are ``YYYY-MM-DD`` (a
+full ISO time is cut to its date as written); ``updatedAt`` is an ISO 8601 time.
 
 Defaults for optional fields: vendor ``inactive``/``is1099`` false, ``terms``/``phone``/address
 ""; warehouse a truck only when ``type`` is "truck" (or it has a ``technician``); purchase order
@@ -23,7 +25,18 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.http import wire
-from adapters.http.wire import MAX_ID, Fields, id_value, kind_of, string_value
+from adapters.http.wire import (
+    Fields,
+    business_date,
+    check_bound,
+    id_value,
+    kind_of,
+    stamp_expected,
+    stamp_value,
+    string_value,
+)
+from domain import bounds
+from domain.money import ZERO, cents
 from domain.source import (
     Address,
     BillLine,
@@ -49,21 +62,25 @@ def source_id_of(raw: object) -> str | None:
 
 
 def updated_of(raw: object) -> int | None:
-    """The record's `updatedAt` as Unix seconds (for cursors); None when absent or unusable."""
+    """The record's `updatedAt` as Unix seconds (for cursors); None when absent, unusable or
+    outside ``domain.bounds.FIRST_STAMP`` to ``LAST_STAMP`` (``read_record`` quarantines those)."""
     if not isinstance(raw, Mapping):
         return None
-    value = raw.get("updatedAt")
+    return _stamp(raw.get("updatedAt"))
+
+
+def _stamp(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if 0 <= value < MAX_ID else None
-    if not isinstance(value, str) or not value.strip():
+        return stamp_value(value)
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return int(moment.timestamp())
+        return stamp_value(int(moment.timestamp()))
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -75,6 +92,12 @@ def read_record(kind: str, raw: object) -> Snapshot:
     if not isinstance(raw, Mapping):
         raise PayloadError(f"{kind}: expected a JSON object, got {kind_of(raw)}")
     record = _Fields(kind, raw)
+    updated = raw.get("updatedAt")
+    if updated is not None and _stamp(updated) is None:
+        raise PayloadError(
+            f"{record.where('updatedAt')}: expected an ISO 8601 time or {stamp_expected()}, "
+            f"got {kind_of(updated)}"
+        )
     if kind == "vendor":
         return _vendor(record)
     if kind == "item":
@@ -118,12 +141,16 @@ class _Fields(Fields):
         text = value.strip()
         try:
             if len(text) == 10:
-                return date.fromisoformat(text).isoformat()
-            return datetime.fromisoformat(text).date().isoformat()
+                day = date.fromisoformat(text)
+            elif len(text) <= 64:
+                day = datetime.fromisoformat(text).date()
+            else:
+                raise ValueError(text)
         except ValueError as exc:
             raise PayloadError(
-                f"{self.where(name)}: expected a date as YYYY-MM-DD, got {text[:40]!r}"
+                f"{self.where(name)}: expected a date as YYYY-MM-DD, got {kind_of(text)}"
             ) from exc
+        return business_date(day, self.where(name))
 
     def lines(self, name: str) -> list[tuple[int, Mapping[str, Any]]]:
         value = self.raw.get(name)
@@ -187,7 +214,7 @@ def _item(record: _Fields) -> Item:
         number=record.text("number", required=True),
         name=record.text("name", required=True),
         item_type=item_type,
-        purchase_price=record.amount("purchasePrice"),
+        purchase_price=record.amount("purchasePrice", bound=bounds.PRICE),
     )
 
 
@@ -203,13 +230,18 @@ def _warehouse(record: _Fields) -> Warehouse:
 
 def _po_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> PurchaseOrderLine:
     line = _Fields("line", raw, f"{parent.where('POLineItems')}[{index}]")
+    quantity = line.amount("quantity", bound=bounds.QUANTITY)
+    unit_cost = line.amount("amount", bound=bounds.PRICE)
+    check_bound(cents(quantity * unit_cost), bounds.MONEY, line.where("quantity * amount"))
     return PurchaseOrderLine(
         id=line.id,
         item_id=line.ref("ItemId", required=False, nested="Item"),
         description=line.text("description"),
-        quantity=line.amount("quantity"),
-        quantity_received=line.amount("quantityReceived", default=Decimal(0)),
-        unit_cost=line.amount("amount"),
+        quantity=quantity,
+        quantity_received=line.amount(
+            "quantityReceived", default=Decimal(0), bound=bounds.QUANTITY
+        ),
+        unit_cost=unit_cost,
         job_id=line.ref("JobId", required=False),
     )
 
@@ -217,7 +249,7 @@ def _po_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> PurchaseOrd
 def _purchase_order(record: _Fields) -> PurchaseOrder:
     return PurchaseOrder(
         id=record.id,
-        number=record.text("number", required=True),
+        number=record.number("number", required=True),
         vendor_id=record.ref("VendorId", required=True, nested="Vendor"),
         warehouse_id=record.ref("WarehouseId", required=False, nested="Warehouse"),
         issue_date=record.day("issueDate"),
@@ -232,7 +264,7 @@ def _receipt_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> Receip
         id=line.id,
         po_id=line.ref("PurchaseOrderId", required=False),
         po_line_id=line.ref("POLineItemId", required=True, nested="POLineItem"),
-        quantity_received=line.amount("quantityReceived"),
+        quantity_received=line.amount("quantityReceived", bound=bounds.QUANTITY),
         amount=line.amount("amount"),
     )
 
@@ -260,8 +292,8 @@ def _bill_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> BillLine:
     return BillLine(
         id=line.id,
         description=line.text("description"),
-        quantity=line.amount("quantity"),
-        unit_cost=line.amount("unitCost"),
+        quantity=line.amount("quantity", bound=bounds.QUANTITY),
+        unit_cost=line.amount("unitCost", bound=bounds.PRICE),
         amount=line.amount("amount"),
         item_id=line.ref("ItemId", required=False),
         po_line_id=line.ref("POLineItemId", required=False),
@@ -272,16 +304,21 @@ def _bill_line(parent: _Fields, index: int, raw: Mapping[str, Any]) -> BillLine:
 def _bill(record: _Fields) -> VendorBill:
     bill_date = record.day("billDate")
     status = record.text("status", required=True).lower()
+    tax = record.amount("tax", default=Decimal(0))
+    freight = record.amount("freight", default=Decimal(0), bound=bounds.FREIGHT)
+    lines = tuple(_bill_line(record, i, raw) for i, raw in record.lines("BillLineItems"))
+    total = sum((cents(line.amount) for line in lines), ZERO) + cents(tax) + cents(freight)
+    check_bound(total, bounds.MONEY, record.where("lines, tax and freight (the invoice total)"))
     return VendorBill(
         id=record.id,
-        number=record.text("number", required=True),
+        number=record.number("number", required=True),
         vendor_id=record.ref("VendorId", required=True, nested="Vendor"),
         po_id=record.ref("PurchaseOrderId", required=False),
-        po_number=record.text("purchaseOrderNumber"),
+        po_number=record.number("purchaseOrderNumber"),
         bill_date=bill_date,
         due_date=record.day("dueDate", default=bill_date),
         status=status,
-        tax=record.amount("tax", default=Decimal(0)),
-        freight=record.amount("freight", default=Decimal(0)),
-        lines=tuple(_bill_line(record, i, raw) for i, raw in record.lines("BillLineItems")),
+        tax=tax,
+        freight=freight,
+        lines=lines,
     )

@@ -17,9 +17,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Select, and_, inspect, or_, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    false,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
@@ -84,12 +95,17 @@ from domain.keys import (
 )
 from domain.mapping import Mapping as ReconMapping
 from domain.mapping import TaxDistrict, TaxEntity
+from domain.reconcile import position as key_position
 
 READ_MODULES = MODULES
 DEFAULT_BATCH_SIZE = 20_000
 _JOURNAL_SOURCE = int(SOURCE_JOURNAL)
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
-_MEMO_LIMIT = 200_000
+_MEMO_LIMIT = 4_096
+#: Documents read per query when streaming: SQL Server takes at most 2,100 parameters.
+STREAM_CHUNK = 1_000
+#: A selection of nothing (daily payroll of period 0, which holds adjustments only).
+_NOTHING: ColumnElement[bool] = false()
 #: Payroll record statuses whose timecards no longer stand: 4 Reversed, 5 Void (§3.9).
 PAYROLL_RECORD_VOID = (4, 5)
 #: A void GL transaction (``lgrtrn.status``, §3.7): it no longer counts in the ledger.
@@ -267,6 +283,20 @@ def _parse_period(period: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _among(column: Any, numbers: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN (numbers)`` with the record numbers written into the statement: they are
+    integers read from Sage, and a thousand bound parameters cost more to expand than the
+    query takes (SQL Server also takes at most 2,100 of them)."""
+    if not numbers:
+        return false()
+    listed = ", ".join(str(int(number)) for number in numbers)
+    return cast("ColumnElement[bool]", column.op("IN")(literal_column(f"({listed})")))
+
+
+def _action(module: str, period: str | None) -> str:
+    return f"reading Sage {module}" + (f" for {period}" if period else "")
+
+
 def _check_module(module: str) -> None:
     if module not in READ_MODULES:
         raise ValueError(f"expected a module among {', '.join(READ_MODULES)}, got {module!r}")
@@ -276,11 +306,18 @@ class SageReader:
     """Reads Sage 100 Contractor rows as comparable documents (the Sage reader port)."""
 
     def __init__(
-        self, engine: Engine, mapping: ReconMapping, *, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        engine: Engine,
+        mapping: ReconMapping,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        chunk: int = STREAM_CHUNK,
     ) -> None:
         self.engine = engine
         self.mapping = mapping  # the fiscal year, for daily payroll periods
         self._batch_size = batch_size
+        self._chunk = chunk
+        self._shapes: dict[str, _RowShape] = {}  # their value memos serve every chunk
 
     def read(self, module: str, period: str | None = None) -> list[Document]:
         """Every document of ``module``; those of ``period`` ("YYYY-MM") only, when given.
@@ -291,20 +328,72 @@ class SageReader:
         any other (the diff decides what they mean).
         """
         _check_module(module)
-        where: ColumnElement[bool] | None = None
-        if period is not None:
-            year, number = _parse_period(period)
-            if module in _PERIOD_COLUMNS:
-                table_name, year_column, number_column = _PERIOD_COLUMNS[module]
-                table = TABLES[table_name]
-                where = and_(table.c[year_column] == year, table.c[number_column] == number)
-            elif module == DAILY_PAYROLL:
-                month = payroll_month(self.mapping, year, number)
-                if month is None:
-                    return []  # period 0 holds adjustments, never daily payroll
-                where = and_(dlypyr.c.paydte >= month[0], dlypyr.c.paydte < month[1])
-        action = f"reading Sage {module}" + (f" for {period}" if period else "")
-        return self._read(module, where, action)
+        where = self._selection(module, period)
+        if where is _NOTHING:
+            return []  # period 0 holds adjustments, never daily payroll
+        return self._read(module, where, _action(module, period))
+
+    def stream(
+        self,
+        module: str,
+        period: str | None = None,
+        order: Callable[[str], Any] = key_position,
+        *,
+        unlinked: bool = False,
+    ) -> Iterator[Document]:
+        """The documents ``read`` gives, one at a time, sorted by ``order`` of their keys
+        (``domain.reconcile.position`` by default: what ``domain.reconcile.merged`` pairs
+        by); documents under one key in record number order. With ``unlinked``, only those
+        that carry no link key of recon's (all of a module keyed by number): what adoption
+        matches.
+
+        A first query reads the selection's keys and record numbers alone (their order is
+        computed here, so no database collation decides it); the documents are then read in
+        chunks of ``chunk`` record numbers, every table of a chunk in one query each.
+        Memory holds the keys and one chunk. Daily payroll, which has no record number, is
+        read whole and sorted.
+        """
+        _check_module(module)
+        where = self._selection(module, period)
+        if where is _NOTHING:
+            return
+        action = _action(module, period)
+        if module == DAILY_PAYROLL:
+            documents = self._read(module, where, action)
+            documents.sort(key=lambda document: order(document.key))
+            yield from documents
+            return
+        with translating(action), self._reading() as connection:
+            index = self._index(connection, module, where)
+            if unlinked:
+                ref = RECORD_KEYS[module].ref if module in RECORD_KEYS else None
+                if ref is not None and RECORD_KEYS[module].link is not None:
+                    index = [entry for entry in index if entry[0].startswith(ref)]
+            index.sort(key=lambda entry: order(entry[0]))  # stable: by recnum within a key
+            # Each chunk's statements name its record numbers: caching them compiled would
+            # only fill the engine's cache with statements never run again.
+            connection.execution_options(compiled_cache=None)
+            column = self._ref_column(module)
+            for start in range(0, len(index), self._chunk):
+                refs = [recnum for _key, recnum in index[start : start + self._chunk]]
+                with collector_paused():
+                    found = self._documents(connection, module, _among(column, refs), refs)
+                by_ref = {document.sage_ref: document for document in found}
+                for recnum in refs:
+                    document = by_ref.get(recnum)
+                    if document is not None:  # deleted since the keys were read
+                        yield document
+
+    def keys(self, module: str, period: str | None = None) -> set[str]:
+        """The keys of ``module``'s documents (of ``period``), as ``read`` keys them."""
+        _check_module(module)
+        where = self._selection(module, period)
+        if where is _NOTHING:
+            return set()
+        if module == DAILY_PAYROLL:
+            return {d.key for d in self._read(module, where, _action(module, period))}
+        with translating(_action(module, period)), self._reading() as connection:
+            return {key for key, _recnum in self._index(connection, module, where)}
 
     def read_key(self, module: str, key: str) -> list[Document]:
         """The documents of ``module`` with reconciliation key ``key`` (several if duplicated),
@@ -356,7 +445,7 @@ class SageReader:
 
     # -- the books as Sage holds them: plain rows for the month-end close -------------------
 
-    def ledger_invoices(self, kind: str, through: str) -> list[dict[str, Any]]:
+    def ledger_invoices(self, kind: str, through: str) -> Iterator[dict[str, Any]]:
         """Every receivable (``kind`` "ar": 3-2 ``acrinv``) or payable ("ap": 4-2 ``acpinv``)
         invoice posted in a period up to and including ``through``, void ones too, oldest
         first. Each row: ``recnum``, ``invnum``, ``usrdf1``, ``period`` ("YYYY-MM"),
@@ -405,7 +494,6 @@ class SageReader:
             .where(_through(header.c.postyr, period_column, year, number))
             .order_by(header.c.recnum)
         )
-        rows: list[dict[str, Any]] = []
         with translating(f"reading Sage {kind} invoices through {through}"), self._reading() as c:
             for batch in self._batches(c, statement):
                 for values in zip(*batch, strict=True):
@@ -437,10 +525,9 @@ class SageReader:
                     else:
                         vndnum, vndnme = rest
                         row.update(party=int(vndnum or 0), party_name=canonical_value(TEXT, vndnme))
-                    rows.append(row)
-        return rows
+                    yield row
 
-    def ledger_payments(self, kind: str, through: str) -> list[dict[str, Any]]:
+    def ledger_payments(self, kind: str, through: str) -> Iterator[dict[str, Any]]:
         """Receipts (``kind`` "ar": 3-3-1 ``acrpmt``) or payments ("ap": 4-3 ``acppmt``)
         applied to invoices in a period up to and including ``through``. Each row:
         ``invoice`` (the recnum paid), ``chknum``, ``period``, ``amount``, ``dsctkn``,
@@ -463,13 +550,12 @@ class SageReader:
             .where(_through(table.c.postyr, table.c.actper, year, number))
             .order_by(table.c.recnum, table.c.chknum)
         )
-        rows: list[dict[str, Any]] = []
         with translating(f"reading Sage {kind} payments through {through}"), self._reading() as c:
             for batch in self._batches(c, statement):
                 for recnum, chknum, postyr, actper, amount, dsctkn, aplcrd, lgrrec in zip(
                     *batch, strict=True
                 ):
-                    rows.append(
+                    yield (
                         {
                             "invoice": int(recnum),
                             "chknum": canonical_value(TEXT, chknum),
@@ -480,9 +566,8 @@ class SageReader:
                             "lgrrec": int(lgrrec or 0),
                         }
                     )
-        return rows
 
-    def ledger_lines(self, accounts: Sequence[int], through: str) -> list[dict[str, Any]]:
+    def ledger_lines(self, accounts: Sequence[int], through: str) -> Iterator[dict[str, Any]]:
         """The GL lines (``lgtnln``) on ``accounts`` of every transaction that is not void
         (``lgrtrn.status`` 3), posted in a period up to and including ``through``, whatever
         window made it. Each row: ``transaction`` (``lgrtrn.recnum``), ``trnnum``, ``dscrpt``,
@@ -509,12 +594,11 @@ class SageReader:
             )
             .order_by(lgrtrn.c.recnum, lgtnln.c.linnum)
         )
-        rows: list[dict[str, Any]] = []
         with translating(f"reading Sage GL lines through {through}"), self._reading() as c:
             for batch in self._batches(c, statement):
                 for (recnum, trnnum, dscrpt, usrdf1, srcnum, postyr, actprd, account, debit,
                      credit) in zip(*batch, strict=True):  # fmt: skip
-                    rows.append(
+                    yield (
                         {
                             "transaction": int(recnum),
                             "trnnum": canonical_value(TEXT, trnnum),
@@ -527,9 +611,8 @@ class SageReader:
                             "crdamt": _amount(credit),
                         }
                     )
-        return rows
 
-    def invoice_taxes(self, period: str) -> list[dict[str, Any]]:
+    def invoice_taxes(self, period: str) -> Iterator[dict[str, Any]]:
         """The tax detail (``artxdt``) of the receivable invoices of ``period``, void ones too.
         Each row: ``recnum`` (the invoice's), ``invnum``, ``usrdf1``, ``status``, ``taxdst``,
         ``lgrrec``, ``taxent``, ``sbjtax``, ``taxamt`` (Decimals)."""
@@ -550,12 +633,11 @@ class SageReader:
             .where(acrinv.c.postyr == year, acrinv.c.actper == number)
             .order_by(acrinv.c.recnum, artxdt.c.taxent)
         )
-        rows: list[dict[str, Any]] = []
         with translating(f"reading Sage tax detail for {period}"), self._reading() as c:
             for batch in self._batches(c, statement):
                 for (recnum, invnum, usrdf1, status, taxdst, lgrrec, entity, subject,
                      tax) in zip(*batch, strict=True):  # fmt: skip
-                    rows.append(
+                    yield (
                         {
                             "recnum": int(recnum),
                             "invnum": canonical_value(TEXT, invnum),
@@ -568,7 +650,6 @@ class SageReader:
                             "taxamt": _amount(tax),
                         }
                     )
-        return rows
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -601,15 +682,86 @@ class SageReader:
             self.engine.connect() as connection,
             connection.begin(),
         ):
-            if module in _INVOICES:
-                return self._invoices(connection, _INVOICES[module], where)
-            if module == JOURNAL:
-                return self._journal(connection, where)
-            if module == JOB_COST:
-                return self._job_costs(connection, where)
-            if module == DAILY_PAYROLL:
-                return self._daily_payroll(connection, where)
-            return self._masters(connection, module, where)
+            return self._documents(connection, module, where)
+
+    def _documents(
+        self,
+        connection: Connection,
+        module: str,
+        where: ColumnElement[bool] | None,
+        refs: Sequence[int] | None = None,
+    ) -> list[Document]:
+        """The documents ``where`` selects; ``refs``, when given, are the record numbers it
+        selects (the child tables are then read by them)."""
+        if module in _INVOICES:
+            return self._invoices(connection, _INVOICES[module], where, refs)
+        if module == JOURNAL:
+            return self._journal(connection, where, refs)
+        if module == JOB_COST:
+            return self._job_costs(connection, where)
+        if module == DAILY_PAYROLL:
+            return self._daily_payroll(connection, where)
+        return self._masters(connection, module, where)
+
+    def _selection(self, module: str, period: str | None) -> ColumnElement[bool] | None:
+        """The filter of ``period`` for ``module`` (None: all of it; ``_NOTHING``: none)."""
+        if period is None:
+            return None
+        year, number = _parse_period(period)
+        if module in _PERIOD_COLUMNS:
+            table_name, year_column, number_column = _PERIOD_COLUMNS[module]
+            table = TABLES[table_name]
+            return and_(table.c[year_column] == year, table.c[number_column] == number)
+        if module == DAILY_PAYROLL:
+            month = payroll_month(self.mapping, year, number)
+            if month is None:
+                return _NOTHING
+            return and_(dlypyr.c.paydte >= month[0], dlypyr.c.paydte < month[1])
+        return None
+
+    def _shape(self, table_name: str) -> _RowShape:
+        shape = self._shapes.get(table_name)
+        if shape is None:
+            shape = self._shapes[table_name] = _RowShape(table_name)
+        return shape
+
+    @staticmethod
+    def _ref_column(module: str) -> Any:
+        return TABLES["jobcst" if module == JOB_COST else HEADER_TABLE[module]].c.recnum
+
+    def _index(
+        self, connection: Connection, module: str, where: ColumnElement[bool] | None
+    ) -> list[tuple[str, int]]:
+        """(key, record number) of every document of the selection, by record number."""
+        if module == JOB_COST:
+            shape = self._shape("jobcst")
+            statement = select(jobcst.c.recnum.label("sage_ref"), *shape.columns)
+            if where is not None:
+                statement = statement.where(where)
+            index: list[tuple[str, int]] = []
+            for refs, *columns in self._batches(connection, statement.order_by(jobcst.c.recnum)):
+                index.extend(
+                    (job_cost_key(row), int(ref))
+                    for ref, row in zip(refs, shape.rows(columns), strict=True)
+                )
+            return index
+        table = TABLES[HEADER_TABLE[module]]
+        keys = RECORD_KEYS[module]
+        linked = keys.link is not None
+        statement = select(table.c.recnum, *([table.c.usrdf1] if linked else []))
+        if module == JOURNAL:
+            statement = statement.where(lgrtrn.c.srcnum == _JOURNAL_SOURCE)
+        if where is not None:
+            statement = statement.where(where)
+        index = []
+        for batch in self._batches(connection, statement.order_by(table.c.recnum)):
+            refs = batch[0]
+            links = batch[1] if linked else [None] * len(refs)
+            index.extend(
+                (keys.key(int(ref), canonical_value(TEXT, link)), int(ref))
+                for ref, link in zip(refs, links, strict=True)
+            )
+        return index
 
     def _batches(
         self, connection: Connection, statement: Select[Any]
@@ -633,7 +785,7 @@ class SageReader:
         self, connection: Connection, module: str, where: ColumnElement[bool] | None
     ) -> list[Document]:
         table_name = HEADER_TABLE[module]
-        shape = _RowShape(table_name)
+        shape = self._shape(table_name)
         keys = RECORD_KEYS[module]
         statement = select(shape.table.c.recnum.label("sage_ref"), *shape.columns)
         if where is not None:
@@ -655,7 +807,7 @@ class SageReader:
         where: ColumnElement[bool] | None,
     ) -> dict[int, tuple[Row, ...]]:
         """Rows of a child table grouped by ``recnum``, ordered by ``order`` within a group."""
-        shape = _RowShape(table_name)
+        shape = self._shape(table_name)
         table = shape.table
         ordering = [table.c.recnum] + ([table.c[order]] if order is not None else [])
         statement = select(table.c.recnum.label("parent"), *shape.columns).order_by(
@@ -674,11 +826,15 @@ class SageReader:
         return {int(parent): tuple(rows) for parent, rows in groups.items()}
 
     def _invoices(
-        self, connection: Connection, spec: _Invoices, where: ColumnElement[bool] | None
+        self,
+        connection: Connection,
+        spec: _Invoices,
+        where: ColumnElement[bool] | None,
+        refs: Sequence[int] | None = None,
     ) -> list[Document]:
         """Receivable or payable invoices: header, grid tables, and the GL transaction whose
         recnum the header's ``lgrrec`` names (docs/sage.md, choice 1)."""
-        shape = _RowShape(spec.header)
+        shape = self._shape(spec.header)
         header = shape.table
         statement = select(
             header.c.recnum.label("sage_ref"),
@@ -703,19 +859,24 @@ class SageReader:
             )
         if not headers:
             return []
+        gl_numbers = sorted({int(header_row[1]) for header_row in headers if header_row[1]})
+
+        def of_invoices(column: Any) -> ColumnElement[bool] | None:
+            if refs is not None:  # a chunk of a stream: by its record numbers
+                return _among(column, refs)
+            return None if where is None else column.in_(invoice_ids)
+
+        def of_gl(column: Any) -> ColumnElement[bool]:
+            return column.in_(gl_ids) if refs is None else _among(column, gl_numbers)
+
         lines = {
             table_name: self._children(
-                connection,
-                table_name,
-                order,
-                None if where is None else TABLES[table_name].c.recnum.in_(invoice_ids),
+                connection, table_name, order, of_invoices(TABLES[table_name].c.recnum)
             )
             for table_name, order in spec.lines
         }
-        gl = self._children(connection, "lgrtrn", None, lgrtrn.c.recnum.in_(gl_ids))
-        gl_lines = self._children(
-            connection, "lgtnln", "linnum", TABLES["lgtnln"].c.recnum.in_(gl_ids)
-        )
+        gl = self._children(connection, "lgrtrn", None, of_gl(lgrtrn.c.recnum))
+        gl_lines = self._children(connection, "lgtnln", "linnum", of_gl(TABLES["lgtnln"].c.recnum))
         keys = RECORD_KEYS[spec.module]
         documents = []
         headers.sort(key=lambda header_row: header_row[0])
@@ -741,23 +902,30 @@ class SageReader:
             )
         return documents
 
-    def _journal(self, connection: Connection, where: ColumnElement[bool] | None) -> list[Document]:
+    def _journal(
+        self,
+        connection: Connection,
+        where: ColumnElement[bool] | None,
+        refs: Sequence[int] | None = None,
+    ) -> list[Document]:
         """1-3 journal transactions: ``lgrtrn`` rows of source 3 and their ``lgtnln`` lines."""
         scope = lgrtrn.c.srcnum == _JOURNAL_SOURCE
         if where is not None:
             scope = and_(scope, where)
-        shape = _RowShape("lgrtrn")
+        shape = self._shape("lgrtrn")
         statement = select(lgrtrn.c.recnum.label("sage_ref"), *shape.columns).where(scope)
         headers: list[tuple[Any, Row]] = []
-        for refs, *columns in self._batches(connection, statement):
-            headers.extend(zip(refs, shape.rows(columns), strict=True))
+        for numbers, *columns in self._batches(connection, statement):
+            headers.extend(zip(numbers, shape.rows(columns), strict=True))
         if not headers:
             return []
         lines = self._children(
             connection,
             "lgtnln",
             "linnum",
-            TABLES["lgtnln"].c.recnum.in_(select(lgrtrn.c.recnum).where(scope)),
+            TABLES["lgtnln"].c.recnum.in_(select(lgrtrn.c.recnum).where(scope))
+            if refs is None
+            else _among(TABLES["lgtnln"].c.recnum, [int(header[0]) for header in headers]),
         )
         keys = RECORD_KEYS[JOURNAL]
         documents = []
@@ -779,7 +947,7 @@ class SageReader:
         self, connection: Connection, where: ColumnElement[bool] | None
     ) -> list[Document]:
         """Job cost rows, one document each, keyed by ``job_cost_key`` of the canonical row."""
-        shape = _RowShape("jobcst")
+        shape = self._shape("jobcst")
         statement = select(jobcst.c.recnum.label("sage_ref"), *shape.columns)
         if where is not None:
             statement = statement.where(where)
@@ -806,7 +974,7 @@ class SageReader:
         The period is the fiscal period of ``paydte`` under the mapping (daily payroll carries
         no posting period of its own until Sage turns it into timecards).
         """
-        shape = _RowShape("dlypyr")
+        shape = self._shape("dlypyr")
         statement = select(
             dlypyr.c._idnum.label("sage_ref"), dlypyr.c.linnum.label("line"), *shape.columns
         )

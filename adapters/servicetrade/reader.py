@@ -2,8 +2,10 @@
 
 Reads only the fields recon needs; extra fields are ignored and optional ones may be missing.
 Anything unusable raises `domain.source.PayloadError` naming the field, what was expected and
-what came. Amounts must arrive exact: Decimal (JSON parsed with ``parse_float=Decimal``), int
-or a numeric string; floats and booleans are refused.
+what came: so does a value Sage cannot hold (`domain.bounds`: amounts, quantities, numbers,
+ids, text, dates) and an ``updated`` stamp, when present, outside 2000 to 2099
+(docs/hostile-input.md). Amounts must arrive exact: Decimal (JSON parsed with
+``parse_float=Decimal``), int or a numeric string; floats and booleans are refused.
 
 Defaults for optional fields (the real API's guarantees are not documented):
 company/location/user ``status`` "active"; company ``customer``/``vendor`` false; location
@@ -26,7 +28,19 @@ from typing import Any
 import pendulum
 
 from adapters.http import wire
-from adapters.http.wire import MAX_ID, Fields, id_value, kind_of, string_value
+from adapters.http.wire import (
+    MAX_ID,
+    Fields,
+    business_date,
+    check_bound,
+    id_value,
+    kind_of,
+    stamp_expected,
+    stamp_value,
+    string_value,
+)
+from domain import bounds
+from domain.money import ZERO, cents
 from domain.source import (
     Address,
     ClockEvent,
@@ -55,13 +69,11 @@ def source_id_of(raw: object) -> str | None:
 
 
 def updated_of(raw: object) -> int | None:
-    """The record's `updated` time (unix s) for cursors; None when absent or not an integer."""
+    """The record's `updated` time (unix s) for cursors; None when absent, not an integer or
+    outside ``domain.bounds.FIRST_STAMP`` to ``LAST_STAMP`` (``read_record`` quarantines those)."""
     if not isinstance(raw, Mapping):
         return None
-    value = raw.get("updated")
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
+    return stamp_value(raw.get("updated"))
 
 
 def read_record(kind: str, raw: object, *, tz: str) -> Snapshot:
@@ -75,7 +87,13 @@ def read_record(kind: str, raw: object, *, tz: str) -> Snapshot:
         raise PayloadError(f"unknown source kind {kind!r}; expected one of {list(KINDS)}")
     if not isinstance(raw, Mapping):
         raise PayloadError(f"{kind}: expected a JSON object, got {kind_of(raw)}")
-    record = _Fields(kind, raw)
+    length = bounds.JOB_ITEM_ID_LENGTH if kind == "jobitem" else bounds.SOURCE_ID_LENGTH
+    record = _Fields(kind, raw, id_length=length)
+    updated = raw.get("updated")
+    if updated is not None and stamp_value(updated) is None:
+        raise PayloadError(
+            f"{record.where('updated')}: expected {stamp_expected()}, got {kind_of(updated)}"
+        )
     if kind == "company":
         return _company(record)
     if kind == "location":
@@ -130,7 +148,7 @@ class _Fields(Fields):
         if value is None:
             return ""
         if isinstance(value, str):
-            return value.strip()
+            return string_value(value, self.where(name))
         if not isinstance(value, Mapping):
             raise PayloadError(f"{self.where(name)}: expected an object, got {kind_of(value)}")
         inner = value.get(field)
@@ -140,7 +158,7 @@ class _Fields(Fields):
             raise PayloadError(
                 f"{self.where(name)}.{field}: expected a string, got {kind_of(inner)}"
             )
-        return inner.strip()
+        return string_value(inner, f"{self.where(name)}.{field}")
 
     def timestamp(self, name: str) -> int:
         value = self.raw.get(name)
@@ -175,8 +193,9 @@ def _address(record: _Fields) -> Address:
     if value is not None and not isinstance(value, str):
         raise PayloadError(f"{record.where('address')}: expected an object, got {kind_of(value)}")
     # Write-side flat spelling, accepted on reads too.
+    flat = "" if value is None else string_value(value, record.where("address"))
     return Address(
-        street=record.text("addressStreet") or (value or "").strip(),
+        street=record.text("addressStreet") or flat,
         city=record.text("addressCity"),
         state=record.text("addressState"),
         postal_code=record.text("addressPostalCode"),
@@ -262,8 +281,10 @@ def _job(record: _Fields) -> Job:
     )
 
 
-def _item_type(raw: object) -> str:
-    return raw.strip().lower().replace(" ", "_") if isinstance(raw, str) else ""
+def _item_type(raw: object, where: str) -> str:
+    if not isinstance(raw, str):
+        return ""
+    return string_value(raw, where).lower().replace(" ", "_")
 
 
 def _invoice_item(parent: _Fields, index: int, raw: object) -> InvoiceItem:
@@ -277,13 +298,16 @@ def _invoice_item(parent: _Fields, index: int, raw: object) -> InvoiceItem:
     description = item.text("description")
     if not description and lib is not None:
         description = _Mapping(item, "libItem", lib).text("name")
+    quantity = item.amount("quantity", bound=bounds.QUANTITY)
+    price = item.amount("price", bound=bounds.PRICE)
+    check_bound(cents(quantity * price), bounds.MONEY, f"{where} quantity * price")
     return InvoiceItem(
         id=item.id,
         description=description,
-        quantity=item.amount("quantity"),
-        price=item.amount("price"),
+        quantity=quantity,
+        price=price,
         taxable=item.flag("taxable", default=False),
-        item_type=_item_type(lib.get("type")) if lib is not None else "",
+        item_type=_item_type(lib.get("type"), f"{where}.libItem.type") if lib is not None else "",
         service_line=item.nested_text("serviceLine", "name"),
     )
 
@@ -291,11 +315,12 @@ def _invoice_item(parent: _Fields, index: int, raw: object) -> InvoiceItem:
 def _local_date(record: _Fields, name: str, tz: str) -> str:
     timestamp = record.timestamp(name)
     try:
-        return pendulum.from_timestamp(timestamp, tz=tz).date().isoformat()
+        day = pendulum.from_timestamp(timestamp, tz=tz).date()
     except (OverflowError, ValueError, OSError) as exc:
         raise PayloadError(
             f"{record.where(name)}: cannot place {timestamp} in {tz}: {exc}"
         ) from exc
+    return business_date(day, record.where(name))
 
 
 def _job_item_source(record: _Fields) -> str:
@@ -325,14 +350,19 @@ def _job_item(record: _Fields, tz: str) -> JobItem:
     name = library.text("name") or record.text("name")
     if not name:
         raise PayloadError(f"{record.where('libItem')}.name: missing (expected the item's name)")
+    item_type = _item_type(library.raw.get("type"), f"{record.where('libItem')}.type")
+    quantity = record.amount("quantity", bound=bounds.QUANTITY)
+    # A labor item's cost is the technician's hourly rate, Sage's dlypyr.payrte.
+    cost = record.amount("cost", bound=bounds.PAY_RATE if item_type == "labor" else bounds.PRICE)
+    check_bound(cents(quantity * cost), bounds.MONEY, record.where("quantity * cost"))
     return JobItem(
         id=record.id,
         job_id=record.ref("job", required=True),
-        item_type=_item_type(library.raw.get("type")),
+        item_type=item_type,
         name=name,
         code=library.text("code"),
-        quantity=record.amount("quantity"),
-        cost=record.amount("cost"),
+        quantity=quantity,
+        cost=cost,
         used_on=_local_date(record, "usedOn", tz),
         technician_id=record.ref("user", required=False),
         source=_job_item_source(record),
@@ -366,9 +396,15 @@ def _invoice(record: _Fields, tz: str) -> Invoice:
         raise PayloadError(f"{record.where('items')}: expected a list, got {kind_of(items_raw)}")
     items = tuple(_invoice_item(record, index, raw) for index, raw in enumerate(items_raw))
     transaction_date = _local_date(record, "transactionDate", tz)
+    lines = sum((cents(item.quantity * item.price) for item in items), ZERO)
+    check_bound(lines, bounds.MONEY, record.where("items (their total)"))
+    total_price = _optional_amount(record, "totalPrice")
+    tax_total = _optional_amount(record, "taxTotal")
+    if total_price is None and tax_total is not None:
+        check_bound(lines + tax_total, bounds.MONEY, record.where("items and taxTotal"))
     return Invoice(
         id=record.id,
-        number=record.text("invoiceNumber"),
+        number=record.number("invoiceNumber"),
         status=record.text("status", required=True),
         invoice_type=record.text("type", default="invoice"),
         transaction_date=transaction_date,
@@ -376,8 +412,8 @@ def _invoice(record: _Fields, tz: str) -> Invoice:
         location_id=record.ref("location", required=False),
         job_id=record.ref("job", required=False),
         items=items,
-        total_price=_optional_amount(record, "totalPrice"),
-        tax_total=_optional_amount(record, "taxTotal"),
+        total_price=total_price,
+        tax_total=tax_total,
         partial=record.flag("partial", default=False),
     )
 

@@ -52,6 +52,7 @@ def relay_process(store: Path) -> Iterator[Relay]:
             "--agent-token",
             f"sage-office={TOKEN}",
             "--quiet",
+            "--show-hook-url",
         ],
         cwd=ROOT,
         env=environment,

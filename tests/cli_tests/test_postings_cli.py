@@ -93,8 +93,12 @@ def test_postings_lists_what_waits_with_its_finding_sage_document_and_amount(
     assert first["short_id"] == first["id"][:8] and first["proposed_at"]
 
     text = recon.run("postings").stdout
-    assert f"{first['short_id']}  proposed" in text
-    assert "Sage acrinv 7" in text and "amount 104.75" in text and "period 2026-10" in text
+    lines = text.splitlines()
+    assert lines[0].split() == ["ID", "State", "Module", "Action", "Sage", "document", "Sage",
+                                "record", "Amount", "Period", "Key"]  # fmt: skip
+    row = next(line for line in lines if line.startswith(first["short_id"]))
+    assert row.split() == [first["short_id"], "proposed", "ar_invoices", "void", "acrinv", "7",
+                           "104.75", "2026-10", "ST-INV-100"]  # fmt: skip
     assert "finding: duplicate_in_sage ST-INV-100" in text
     assert "waits: void needs a person; period locked" in text
     assert "2 postings (proposed)" in text and "recon approve ID" in text

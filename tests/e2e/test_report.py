@@ -43,9 +43,7 @@ def test_the_demo_month_closes_and_the_pack_is_written(recon: Recon, tmp_path: P
     assert f"close {PERIOD}: ready to close" in text
 
 
-def test_an_invoice_edited_in_sage_blocks_close_and_is_named(
-    recon: Recon, tmp_path: Path
-) -> None:
+def test_an_invoice_edited_in_sage_blocks_close_and_is_named(recon: Recon, tmp_path: Path) -> None:
     with sqlite3.connect(recon.workdir / "sage.db") as conn:
         recnum, key = conn.execute(
             "select recnum, usrdf1 from acrinv where usrdf1 like 'ST-INV-%' and status != 5 "
