@@ -47,20 +47,12 @@ from projections.links import TOPICS as LINK_TOPICS
 from projections.links import next_free, number_kind, records_before, renumber, taken
 from projections.rows import document_row, problem_row, replace_documents
 from projections.sources import TOPICS
-from projections.tables import (
-    expected_document,
-    sage_number,
-    sage_taken,
-    source_state,
-    stream_records,
-    upsert,
-)
+from projections.tables import expected_document, sage_number, sage_taken, source_state
 
 MODULES = (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
 #: The source kinds whose changes this projection derives documents from.
 COST_KINDS = ("vendor", "bill", "jobitem")
 VENDOR = "vendor"
-_CHUNK = 500  # records derived between writes in a replay
 #: ServiceTrade job items that cost a job: what the technician worked or took from stock.
 LABOR = "labor"
 
@@ -114,39 +106,13 @@ class CostsProjection:
     def _derive(self, conn: Connection, ids: list[str]) -> None:
         unique = list(dict.fromkeys(ids))
         if unique:
-            _Costs(conn, self.mapping, numbers_only=self.numbers_only).run(unique)
-
-    numbers_only = False
-
-    def numbering(self) -> CostsProjection:
-        """This projection applying events for their vendor numbers only (a replay's first
-        pass): numbers are handed out as ``apply`` hands them out, no document is built."""
-        shadow = CostsProjection(self.mapping)
-        shadow.numbers_only = True
-        return shadow
-
-    def derive_all(self, conn: Connection) -> None:
-        """Derive every record's documents once, from its final state, in the order records
-        were first recorded (a replay's second pass, after ``numbering`` gave the numbers)."""
-        query = (
-            select(source_state.c.record_id)
-            .where(source_state.c.kind.in_(COST_KINDS))
-            .order_by(source_state.c.first_position)
-        )
-        for chunk in stream_records(conn, query, _CHUNK):
-            _Costs(conn, self.mapping, final=True).run([r["record_id"] for r in chunk])
+            _Costs(conn, self.mapping).run(unique)
 
 
 class _Costs:
-    def __init__(
-        self, conn: Connection, mapping: Mapping, *, numbers_only: bool = False, final: bool = False
-    ) -> None:
+    def __init__(self, conn: Connection, mapping: Mapping) -> None:
         self.conn = conn
         self.mapping = mapping
-        #: Hand out vendor numbers as a derivation would, and build no document.
-        self.numbers_only = numbers_only
-        #: Each record derived once from its final state into empty tables: nothing to remove.
-        self.final = final
         self.cache: dict[tuple[str, str, str], Any] = {}
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self.dropped: set[tuple[str, str]] = set()
@@ -183,14 +149,9 @@ class _Costs:
                 self._vendor(row)
             elif system == PARTSLEDGER and kind == "bill":
                 self._bill(row)
-            elif system == SERVICETRADE and kind == "jobitem" and not self.numbers_only:
-                self._job_item(row)  # hands out no number
-        if self.numbers_only:
-            return
-        if self.final:
-            upsert(self.conn, expected_document, list(self.documents.values()))
-        else:
-            replace_documents(self.conn, self.dropped, self.documents.values())
+            elif system == SERVICETRADE and kind == "jobitem":
+                self._job_item(row)
+        replace_documents(self.conn, self.dropped, self.documents.values())
 
     # -- numbers ---------------------------------------------------------------------------
 
@@ -275,9 +236,6 @@ class _Costs:
         if not isinstance(vendor, Vendor):
             return
         self._drop("vendor", vendor.id)  # renumbered (adopted): its old key goes
-        if self.numbers_only:
-            self.vendor_number(vendor.id)
-            return
         self._put(vendor_document(vendor, self.vendor_number(vendor.id)), "vendor", vendor.id)
 
     def _bill(self, row: dict[str, Any]) -> None:
@@ -287,9 +245,6 @@ class _Costs:
         if not isinstance(bill, VendorBill):
             return
         voided = bill.status == "voided" or bool(row["deleted"])
-        if self.numbers_only:
-            self.vendor_number(bill.vendor_id)
-            return
         try:
             vendor = self.vendor_number(bill.vendor_id)
             jobs = {line.job_id: self.job_number(line.job_id) for line in bill.lines if line.job_id}

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, case, delete, func, null, select
+from sqlalchemy import Connection, Select, delete, func, select
 
 from domain.builders import (
     BilledTotalsError,
@@ -54,7 +54,6 @@ from projections.tables import (
     sage_number,
     sage_taken,
     source_state,
-    stream_records,
     upsert,
 )
 
@@ -65,7 +64,6 @@ NUMBERED_KINDS = ("company", "location", "job", "invoice")
 #: The modules whose documents this projection owns (the costs projection owns the others).
 MODULES = (CLIENTS, JOBS, AR_INVOICES)
 _CHUNK = 500  # records derived between writes
-_HELD = 5_000  # companies and locations a replay keeps loaded between chunks
 
 
 class ReceivablesProjection:
@@ -106,43 +104,15 @@ class ReceivablesProjection:
     def _derive(self, conn: Connection, ids: list[str]) -> None:
         unique = list(dict.fromkeys(ids))
         if unique:
-            _Derivation(conn, self.mapping, numbers_only=self.numbers_only).run(unique)
-
-    numbers_only = False
-
-    def numbering(self) -> ReceivablesProjection:
-        """This projection applying events for their Sage numbers only (a replay's first
-        pass): numbers are handed out as ``apply`` hands them out, no document is built."""
-        shadow = ReceivablesProjection(self.mapping)
-        shadow.numbers_only = True
-        return shadow
-
-    def derive_all(self, conn: Connection) -> None:
-        """Derive every record's documents once, from its final state, in the order records
-        were first recorded (a replay's second pass, after ``numbering`` gave the numbers)."""
-        query = (
-            select(source_state)
-            .where(source_state.c.system == SERVICETRADE, source_state.c.kind.in_(NUMBERED_KINDS))
-            .order_by(source_state.c.first_position)
-        )
-        derivation = _Derivation(conn, self.mapping, final=True)
-        for chunk in stream_records(conn, query, _CHUNK):
-            derivation.run_final(chunk)
+            _Derivation(conn, self.mapping).run(unique)
 
 
 class _Derivation:
     """One page's worth of derivation, with the source rows it needed loaded once."""
 
-    def __init__(
-        self, conn: Connection, mapping: Mapping, *, numbers_only: bool = False, final: bool = False
-    ) -> None:
+    def __init__(self, conn: Connection, mapping: Mapping) -> None:
         self.conn = conn
         self.mapping = mapping
-        #: Hand out numbers as a derivation would, and build no document.
-        self.numbers_only = numbers_only
-        #: Every record is derived once from its final state into empty tables: nothing to
-        #: remove, and no dependents to derive again.
-        self.final = final
         self.rows: dict[tuple[str, str], dict[str, Any] | None] = {}
         self.snapshots: dict[tuple[str, str], Any] = {}
         self.numbers: dict[tuple[str, str], int] = {}
@@ -190,24 +160,13 @@ class _Derivation:
         self.snapshots[key] = snapshot  # an invoice's location is read once per page
         return snapshot
 
-    def _source_rows(self) -> Select[Any]:
-        """What to read of ``source_state`` rows. Numbering reads an invoice's payload only
-        when its Sage job has no number yet (``_invoice`` then reads the whole row)."""
-        if not self.numbers_only:
-            return select(source_state)
-        payload = case((source_state.c.kind == "invoice", null()), else_=source_state.c.payload)
-        return select(
-            *(c for c in source_state.c if c.name not in ("payload", "raw")),
-            payload.label("payload"),
-        )
-
     def _dependents(self, column: str, values: set[str], kind: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         items = sorted(values)
         for start in range(0, len(items), 500):
             found.extend(
                 self._remember(
-                    self._source_rows().where(
+                    select(source_state).where(
                         source_state.c.kind == kind,
                         getattr(source_state.c, column).in_(items[start : start + 500]),
                     )
@@ -263,7 +222,7 @@ class _Derivation:
         for start in range(0, len(record_ids), 500):
             touched.extend(
                 self._remember(
-                    self._source_rows().where(
+                    select(source_state).where(
                         source_state.c.record_id.in_(record_ids[start : start + 500])
                     )
                 )
@@ -278,27 +237,17 @@ class _Derivation:
         if jobs and self.mapping.job_numbering == JOB_PER_JOB:
             for r in self._dependents("job_id", jobs, "invoice"):
                 affected[(r["kind"], r["source_id"])] = r
-        clients = self._new_clients([r for r in touched if r["kind"] == "company"])
-        if clients:
-            # A Sage job names its client: one recorded before its customer was (or before it
-            # became a customer) is derived again once the client has a number.
-            job_kind = "job" if self.mapping.job_numbering == JOB_PER_JOB else "location"
-            for r in self._dependents("company_id", clients, job_kind):
-                affected[(r["kind"], r["source_id"])] = r
         ordered = sorted(affected.values(), key=lambda r: r["first_position"])
         del touched, affected
-        if self.numbers_only:
-            self._load_numbering(ordered)
+        self._load("location", (r["location_id"] for r in ordered if r["kind"] == "invoice"))
+        self._load("company", (r["company_id"] for r in ordered if r["company_id"]))
+        # The numbers the records below may need, read at once rather than one by one.
+        self._load_numbers(CLIENT, (i for kind, i in self.rows if kind == "company"))
+        if self.mapping.job_numbering == JOB_PER_JOB:
+            job_ids = (r["source_id"] if r["kind"] == "job" else r["job_id"] for r in ordered)
+            self._load_numbers(JOB, job_ids)
         else:
-            self._load("location", (r["location_id"] for r in ordered if r["kind"] == "invoice"))
-            self._load("company", (r["company_id"] for r in ordered if r["company_id"]))
-            # The numbers the records below may need, read at once rather than one by one.
-            self._load_numbers(CLIENT, (i for kind, i in self.rows if kind == "company"))
-            if self.mapping.job_numbering == JOB_PER_JOB:
-                job_ids = (r["source_id"] if r["kind"] == "job" else r["job_id"] for r in ordered)
-                self._load_numbers(JOB, job_ids)
-            else:
-                self._load_numbers(JOB, (i for kind, i in self.rows if kind == "location"))
+            self._load_numbers(JOB, (i for kind, i in self.rows if kind == "location"))
         # Derived and written a chunk at a time, each invoice forgotten once derived: a page of
         # location changes re-derives all their invoices (thousands), and memory stays bounded.
         pending = deque(ordered)
@@ -307,61 +256,6 @@ class _Derivation:
             for _ in range(min(_CHUNK, len(pending))):
                 self._derive(pending.popleft())
             self._write()
-
-    def run_final(self, rows: list[dict[str, Any]]) -> None:
-        """Derive these records (final state, in order) and write their documents.
-
-        Called chunk after chunk on one derivation: the companies and locations it read
-        stay loaded (parsed once for all their invoices) up to ``_HELD`` of them.
-        """
-        if len(self.rows) > _HELD:
-            self.rows.clear()
-            self.snapshots.clear()
-            self.numbers.clear()
-            self.looked_up.clear()
-        for row in rows:
-            self.rows[(row["kind"], row["source_id"])] = row
-        per_job = self.mapping.job_numbering == JOB_PER_JOB
-        owners = ("invoice", "job") if per_job else ("invoice",)
-        self._load("location", (r["location_id"] for r in rows if r["kind"] in owners))
-        clients = {r["source_id"] for r in rows if r["kind"] == "company"}
-        clients.update(r["company_id"] for r in rows if r["kind"] != "company" and r["company_id"])
-        self._load("company", clients)
-        self._load_numbers(CLIENT, clients)
-        if per_job:
-            self._load_numbers(JOB, (r["job_id"] or r["source_id"] for r in rows))
-        else:
-            self._load_numbers(JOB, (r["location_id"] or r["source_id"] for r in rows))
-        for row in rows:
-            self._derive(row)
-        self._write()
-
-    def _load_numbering(self, ordered: list[dict[str, Any]]) -> None:
-        """What numbering these records reads, at once: the numbers they may ask for, and
-        the companies (and, per job, locations) their jobs name. An invoice's location is
-        read only if its Sage job has no number yet."""
-        masters = [r for r in ordered if r["kind"] in ("location", "job")]
-        self._load("company", (r["company_id"] for r in masters))
-        if self.mapping.job_numbering == JOB_PER_JOB:
-            self._load("location", (r["location_id"] for r in masters if r["kind"] == "job"))
-            owners = (r["source_id"] if r["kind"] == "job" else r["job_id"] for r in ordered)
-        else:
-            owners = (
-                r["source_id"] if r["kind"] == "location" else r["location_id"] for r in ordered
-            )
-        self._load_numbers(JOB, owners)
-        clients = (r["source_id"] if r["kind"] == "company" else r["company_id"] for r in ordered)
-        self._load_numbers(CLIENT, clients)
-
-    def _new_clients(self, companies: list[dict[str, Any]]) -> set[str]:
-        """The customers among these companies that have no client number yet."""
-        customers = [
-            r["source_id"]
-            for r in companies
-            if r["payload"] is not None and orjson.loads(r["payload"]).get("customer")
-        ]
-        self._load_numbers(CLIENT, customers)
-        return {i for i in customers if (CLIENT, i) not in self.numbers}
 
     def _tax_changed(self, locations: list[dict[str, Any]]) -> set[str]:
         """The locations whose tax group or taxability changed (or that are new): only their
@@ -406,10 +300,7 @@ class _Derivation:
         """Write the chunk's numbers, removals and documents, each in one statement."""
         if self.new_numbers:
             self.conn.execute(sage_number.insert(), self.new_numbers)
-        if self.final:
-            upsert(self.conn, expected_document, list(self.documents.values()))
-        elif not self.numbers_only:
-            replace_documents(self.conn, self.dropped, self.documents.values())
+        replace_documents(self.conn, self.dropped, self.documents.values())
         self.new_numbers.clear()
         self.dropped.clear()
         self.documents.clear()
@@ -432,9 +323,6 @@ class _Derivation:
         if not isinstance(company, Company) or not company.customer:
             self._drop("company", row["source_id"])
             return
-        if self.numbers_only:
-            self.number(CLIENT, company.id)
-            return
         if row["deleted"]:
             company = Company(**{**_fields(company), "status": "inactive"})
         self._put(client_document(company, self.number(CLIENT, company.id)), "company", company.id)
@@ -455,9 +343,6 @@ class _Derivation:
             district = self.mapping.district_for(location.tax_group)
         except MappingError as exc:
             self._problem(JOBS, job_key(number), "location", location.id, str(exc))
-            return
-        if self.numbers_only:
-            self._client_number(location.company_id)
             return
         active = location.status == "active" and not row["deleted"]
         document = job_document(
@@ -483,9 +368,6 @@ class _Derivation:
         except MappingError as exc:
             self._problem(JOBS, job_key(number), "job", job.id, str(exc))
             return
-        if self.numbers_only:
-            self._client_number(job.customer_id)
-            return
         active = job.status not in ("completed", "closed", "canceled") and not row["deleted"]
         document = job_document(
             number,
@@ -498,17 +380,6 @@ class _Derivation:
         self._put(document, "job", job.id)
 
     def _invoice(self, row: dict[str, Any]) -> None:
-        if self.numbers_only:
-            # The only number an invoice asks for is its Sage job's (its location's, or its
-            # job's): when that is given, deriving it hands out nothing.
-            per_job = self.mapping.job_numbering == JOB_PER_JOB
-            owner = row["job_id"] if per_job else row["location_id"]
-            if owner and (JOB, owner) in self.numbers:
-                return
-            narrow = ("invoice", row["source_id"])  # read without its payload: read it whole
-            self.rows.pop(narrow, None)
-            self.snapshots.pop(narrow, None)
-            self._load("invoice", [row["source_id"]])
         invoice = self._snapshot("invoice", row["source_id"])
         key = invoice_key(row["source_id"])
         # A type recon does not post (ar_skip_reason) makes no document and no finding: status
@@ -546,8 +417,6 @@ class _Derivation:
         job_number = self.number(
             JOB, invoice.job_id if self.mapping.job_numbering == JOB_PER_JOB else location.id
         )
-        if self.numbers_only:
-            return
         try:
             document = ar_invoice_document(
                 invoice,

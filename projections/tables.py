@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -212,17 +212,6 @@ def records(conn: Connection, query: Select[Any]) -> list[dict[str, Any]]:
     result = conn.execute(query)
     names = tuple(result.keys())
     return [dict(zip(names, row, strict=True)) for row in result.all()]
-
-
-def stream_records(
-    conn: Connection, query: Select[Any], size: int
-) -> Iterator[list[dict[str, Any]]]:
-    """A query's rows as plain dicts, ``size`` at a time, without holding them all (a
-    server-side cursor on PostgreSQL)."""
-    result = conn.execute(query.execution_options(stream_results=True, yield_per=size))
-    names = tuple(result.keys())
-    for part in result.partitions(size):
-        yield [dict(zip(names, row, strict=True)) for row in part]
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -25,7 +25,8 @@ from cli.config import write_config
 from cli.demo import embedded_config
 from tests.e2e.conftest import Recon
 
-pytestmark = pytest.mark.slow
+# Each round starts two recon processes on fresh books: about 12-15 s a round on 2 cores.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROUNDS = 20
 

@@ -107,7 +107,7 @@ def test_off_a_terminal_long_work_shows_no_progress(recon: Recon) -> None:
     ingested = recon.run("ingest", "--config", str(recon.config))
     assert ingested.stderr == ""
     assert ingested.stdout.splitlines()[0].split() == ["Kind", "Fetched", "Appended",
-                                                       "Quarantined"]  # fmt: skip
+                                                       "Quarantined", "Stale"]  # fmt: skip
     replayed = recon.run("replay", "--config", str(recon.config))
     assert replayed.stderr == ""
     assert replayed.stdout.startswith("replayed ")
