@@ -211,25 +211,10 @@ class Store(Application[Any]):
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        if self._plain:
-            loads = orjson.loads
-            return [
-                StoredEvent(
-                    n.id,
-                    str(n.originator_id),
-                    n.originator_version,
-                    _topic(n.topic),
-                    loads(n.state),
-                )
-                for n in notifications
-            ]
+        decode = orjson.loads if self._plain else self._state
         return [
             StoredEvent(
-                n.id,
-                str(n.originator_id),
-                n.originator_version,
-                _topic(n.topic),
-                self._state(n.state),
+                n.id, str(n.originator_id), n.originator_version, _topic(n.topic), decode(n.state)
             )
             for n in notifications
         ]
