@@ -54,17 +54,9 @@ def seen_again(
 ) -> list[int | None]:
     """The first ``updated`` stamps of the records in ``stamps`` this run fetched before
     (on an earlier page, or earlier on this one); the others are remembered as first seen."""
-    ids = list({source_id for source_id, _ in stamps})
-    before: dict[str, int | None] = {}
+    before = seen_before(conn, system, kind, (source_id for source_id, _ in stamps))
     first: dict[str, int | None] = {}
     again: list[int | None] = []
-    for start in range(0, len(ids), _CHUNK):
-        query = select(ingest_seen.c.source_id, ingest_seen.c.first_updated).where(
-            ingest_seen.c.system == system,
-            ingest_seen.c.kind == kind,
-            ingest_seen.c.source_id.in_(ids[start : start + _CHUNK]),
-        )
-        before.update((i, u) for i, u in conn.execute(query))
     for source_id, updated in stamps:
         if source_id in before:
             again.append(before[source_id])
