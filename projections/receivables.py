@@ -76,7 +76,7 @@ class ReceivablesProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "receivables-4:" + self.mapping.fingerprint()
+        return "receivables-5:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))
@@ -234,6 +234,13 @@ class _Derivation:
         if changed:
             for r in self._dependents("location_id", changed, "invoice"):
                 affected[(r["kind"], r["source_id"])] = r
+        customers = self._customer_changed([r for r in touched if r["kind"] == "company"])
+        if customers:
+            # A job names its customer's client number: one recorded before its company
+            # became (or stopped being) a customer is derived again.
+            named_by = "job" if self.mapping.job_numbering == JOB_PER_JOB else "location"
+            for r in self._dependents("company_id", customers, named_by):
+                affected[(r["kind"], r["source_id"])] = r
         if jobs and self.mapping.job_numbering == JOB_PER_JOB:
             for r in self._dependents("job_id", jobs, "invoice"):
                 affected[(r["kind"], r["source_id"])] = r
@@ -281,6 +288,29 @@ class _Derivation:
             [{"location_id": i, "tax_group": now[i][0], "taxable": now[i][1]} for i in changed],
         )
         return changed
+
+    def _customer_changed(self, companies: list[dict[str, Any]]) -> set[str]:
+        """The companies that became customers, or stopped being ones, by whether a client
+        document is held for them: the jobs naming them need their client number again."""
+        if not companies:
+            return set()
+        ids = [r["source_id"] for r in companies]
+        held = {
+            str(source_id)
+            for (source_id,) in self.conn.execute(
+                select(expected_document.c.source_id).where(
+                    expected_document.c.module == CLIENTS,
+                    expected_document.c.source_kind == "company",
+                    expected_document.c.source_id.in_(ids),
+                )
+            )
+        }
+        now = {
+            r["source_id"]
+            for r in companies
+            if r["payload"] is not None and orjson.loads(r["payload"]).get("customer")
+        }
+        return (now - held) | (held - now)
 
     def _derive(self, row: dict[str, Any]) -> None:
         kind = row["kind"]

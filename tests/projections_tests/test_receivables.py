@@ -10,6 +10,7 @@ import pytest
 from application.context import Context
 from application.ingest import ingest
 from domain.documents import AR_INVOICES
+from domain.documents import JOBS as JOBS_MODULE
 from tests.fakes import ListFeed, memory_context
 from tests.projections_tests.test_store_contract import MAPPING, company, invoice, location
 
@@ -95,5 +96,65 @@ def test_an_invoice_without_a_job_is_a_problem_when_jobs_are_numbered_per_job() 
         assert ctx.read_model.expected_for(AR_INVOICES, "ST-INV-100") is None
         problem = ctx.read_model.problems(AR_INVOICES)["ST-INV-100"]
         assert "acrinv.jobnum is NOT NULL" in problem
+    finally:
+        ctx.read_model.engine.dispose()
+
+
+def _job_client(ctx: Context, key: str) -> str | None:
+    document = ctx.read_model.expected_for(JOBS_MODULE, key)
+    assert document is not None
+    return document.header["clnnum"]
+
+
+def test_a_site_recorded_before_its_company_gets_the_client_number_when_the_company_comes(
+    ctx: Context,
+) -> None:
+    ingest(ctx, ListFeed({"location": [location(10, 1)]}))
+    (job,) = ctx.read_model.expected(JOBS_MODULE, None)[0]
+    assert job.header["clnnum"] is None
+
+    ingest(ctx, ListFeed({"company": [company(1, updated=200)]}))
+
+    client = ctx.read_model.sage_numbers()[("client", "1")]
+    assert _job_client(ctx, job.key) == str(client)
+
+
+def test_a_company_that_stops_being_a_customer_leaves_its_jobs_without_a_client(
+    ctx: Context,
+) -> None:
+    ingest(ctx, ListFeed({"company": [company(1)], "location": [location(10, 1)]}))
+    (job,) = ctx.read_model.expected(JOBS_MODULE, None)[0]
+    assert job.header["clnnum"] is not None
+
+    ingest(ctx, ListFeed({"company": [{**company(1, updated=200), "customer": False}]}))
+
+    assert _job_client(ctx, job.key) is None
+
+
+def test_per_job_numbering_gives_a_job_its_customers_client_number_when_it_comes() -> None:
+    from dataclasses import replace
+
+    from domain.mapping import JOB_PER_JOB
+
+    ctx = memory_context(replace(MAPPING, job_numbering=JOB_PER_JOB))
+    try:
+        site_job = {
+            "id": "500",
+            "number": "J-500",
+            "name": "Roof unit",
+            "status": "scheduled",
+            "job_type": "repair",
+            "customer_id": "1",
+            "location_id": "10",
+            "updated": 100,
+        }
+        ingest(ctx, ListFeed({"location": [location(10, 1)], "job": [site_job]}))
+        (job,) = ctx.read_model.expected(JOBS_MODULE, None)[0]
+        assert job.header["clnnum"] is None
+
+        ingest(ctx, ListFeed({"company": [company(1, updated=200)]}))
+
+        client = ctx.read_model.sage_numbers()[("client", "1")]
+        assert _job_client(ctx, job.key) == str(client)
     finally:
         ctx.read_model.engine.dispose()
