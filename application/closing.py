@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from application.adopt import ours
 from application.context import Context, NotConfigured
+from application.reconcile import reconcile
 from domain.closing import (
     LedgerInvoice,
     LedgerLine,
@@ -32,8 +33,7 @@ from domain.documents import (
 )
 from domain.money import ZERO, qty_str, to_str
 from domain.payroll import settled
-from domain.reconcile import paired
-from domain.scope import in_scope
+from domain.scope import Ours, in_scope
 from domain.tieouts import PAYROLL_SOURCES
 
 
@@ -57,38 +57,86 @@ def books(ctx: Context) -> SageBooks:
     return reader
 
 
-def tie_outs(ctx: Context, period: str) -> list[dict[str, Any]]:
+def tie_outs(
+    ctx: Context, period: str, paired: PairedTieOuts | None = None
+) -> list[dict[str, Any]]:
     """The close pack's tie-outs for ``period`` ("YYYY-MM"), in the pack's order: AR billed,
     AR to GL, AP billed, AP to GL, sales tax, job cost, payroll hours, inventory relief.
 
-    Billed, job cost, payroll and inventory compare what recon keeps (the documents it
-    expects against Sage's in its scope); AR/AP to GL and sales tax are the whole company's
-    books as Sage holds them.
+    Billed, job cost and inventory relief are what ``paired`` summed while a reconcile of
+    the period went through the documents recon expects and Sage's in its scope (so the
+    pack reads them once); without it, a reconcile of the period that adopts nothing is run
+    for them. Payroll compares the same for daily payroll; AR/AP to GL and sales tax are
+    the whole company's books as Sage holds them.
     """
+    if paired is None:
+        paired = PairedTieOuts(ctx)
+        reconcile(ctx, period=period, adopting=False, observers=paired.observers())
     sage = ctx.sage()
     scope = ours(ctx)
     model = ctx.read_model
-
-    def held(module: str) -> Iterator[Document]:
-        """The period's Sage documents that count, streamed in key order."""
-        counts = in_scope(module, ctx.mapping, scope)
-        return (d for d in sage.stream(module, period) if not d.is_void and counts(d))
-
-    def expected(module: str) -> Iterator[Document]:
-        """The period's documents recon expects (not void), streamed in key order."""
-        return (d for d in model.expected_stream(module, period)[0] if not d.is_void)
-
+    counts = in_scope(DAILY_PAYROLL, ctx.mapping, scope)
+    expected = [d for d in model.expected_stream(DAILY_PAYROLL, period)[0] if not d.is_void]
+    held = [d for d in sage.stream(DAILY_PAYROLL, period) if not d.is_void and counts(d)]
     ledger = books(ctx)
     return [
-        _ar_billed(expected(AR_INVOICES), held(AR_INVOICES)),
+        _ar_billed(paired.ar),
         _ledger(ctx, ledger, "ar", period),
-        _ap_billed(expected(AP_INVOICES), held(AP_INVOICES)),
+        _ap_billed(paired.ap),
         _ledger(ctx, ledger, "ap", period),
         _sales_tax(ctx, ledger, period),
-        _job_cost(expected(JOB_COST), held(JOB_COST)),
-        _payroll_hours(ctx, period, list(expected(DAILY_PAYROLL)), list(held(DAILY_PAYROLL))),
-        _inventory_relief(expected(JOURNAL), held(JOURNAL)),
+        _job_cost(paired.jobs),
+        _payroll_hours(ctx, period, expected, held),
+        _inventory_relief(paired.relief),
     ]
+
+
+Observe = Callable[[list[Document], list[Document]], None]
+
+
+class PairedTieOuts:
+    """The tie-outs that pair what recon expects with what Sage holds key by key, summed as
+    a reconcile's merge goes through both (``observers``, for ``application.reconcile``):
+    void documents leave both sides, and Sage's only count in recon's scope."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.ar = _BilledPairs("3-2 invoice")
+        self.ap = _BilledPairs("4-2 invoice")
+        self.jobs = _JobCosts()
+        self.relief = _Relief()
+        self._scope: Ours | None = None
+
+    def observers(self) -> dict[str, Observe]:
+        return {
+            AR_INVOICES: self._observer(AR_INVOICES, self.ar.add),
+            AP_INVOICES: self._observer(AP_INVOICES, self.ap.add),
+            JOB_COST: self._observer(JOB_COST, self.jobs.add),
+            JOURNAL: self._observer(JOURNAL, self.relief.add),
+        }
+
+    def _observer(
+        self, module: str, add: Callable[[str, list[Document], list[Document]], None]
+    ) -> Observe:
+        counts: Callable[[Document], bool] | None = None
+
+        def observe(expected: list[Document], held: list[Document]) -> None:
+            nonlocal counts
+            if counts is None:  # at the merge: after the reconcile's adoption
+                if self._scope is None:
+                    self._scope = ours(self.ctx)
+                counts = in_scope(module, self.ctx.mapping, self._scope)
+            mine = [d for d in expected if not d.is_void]
+            theirs = [d for d in held if not d.is_void and counts(d)]
+            keys = dict.fromkeys(d.key for d in (*mine, *theirs))
+            if len(keys) == 1:
+                add(next(iter(keys)), mine, theirs)
+                return
+            # A key's group holds its adjusting documents too: each key is its own item.
+            for key in keys:
+                add(key, [d for d in mine if d.key == key], [d for d in theirs if d.key == key])
+
+        return observe
 
 
 def aging(ctx: Context, period: str) -> dict[str, Any]:
@@ -136,18 +184,22 @@ class _Billed:
                 self.tax[district] = self.tax.get(district, ZERO) + amount
 
 
-def _billed(
-    expected: Iterable[Document], sage: Iterable[Document], what: str
-) -> tuple[_Billed, _Billed, list[dict[str, Any]]]:
-    """Both sides' figures, and one item per key whose documents differ in count, subtotal,
-    tax or total: the two streams (sorted by key) are paired key by key, never held whole."""
-    left, right = _Billed(), _Billed()
-    items = []
-    for key, mine, theirs in paired(expected, sage):
-        left.add(mine)
-        right.add(theirs)
+class _BilledPairs:
+    """Both sides' figures of a billed tie-out, and one item per key whose documents differ
+    in count, subtotal, tax or total."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.left = _Billed()
+        self.right = _Billed()
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, key: str, mine: list[Document], theirs: list[Document]) -> None:
+        self.left.add(mine)
+        self.right.add(theirs)
         if _figures(mine) == _figures(theirs):
-            continue
+            return
+        what = self.what
         number = next((str(d.header.get("invnum") or "") for d in theirs + mine), "")
         if not theirs:
             detail = f"{what} missing in Sage"
@@ -166,7 +218,7 @@ def _billed(
                 )
                 if a != b
             )
-        items.append(
+        self.items.append(
             {
                 "key": key,
                 "document": number,
@@ -176,14 +228,15 @@ def _billed(
                 "detail": detail,
             }
         )
-    items.sort(key=lambda found: str(found["key"]))
-    return left, right, items
+
+    def sorted_items(self) -> list[dict[str, Any]]:
+        return sorted(self.items, key=lambda found: str(found["key"]))
 
 
-def _ar_billed(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
+def _ar_billed(pairs: _BilledPairs) -> dict[str, Any]:
     """ServiceTrade invoices handed to accounting (those recon expects in Sage) against the
     period's 3-2 invoices in recon's scope: count, subtotal, tax per district, total."""
-    left, right, items = _billed(expected, sage, "3-2 invoice")
+    left, right, items = pairs.left, pairs.right, pairs.sorted_items()
     parts = [
         part("count", Decimal(left.count), Decimal(right.count), count_str),
         part("subtotal", left.subtotal, right.subtotal),
@@ -205,8 +258,8 @@ def _ar_billed(expected: Iterable[Document], sage: Iterable[Document]) -> dict[s
     )
 
 
-def _ap_billed(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
-    left, right, items = _billed(expected, sage, "4-2 invoice")
+def _ap_billed(pairs: _BilledPairs) -> dict[str, Any]:
+    left, right, items = pairs.left, pairs.right, pairs.sorted_items()
     return tie_out(
         "ap_billed",
         "AP billed",
@@ -234,19 +287,26 @@ def _sum(documents: Iterable[Document], of: Any) -> Decimal:
     return sum((of(d) for d in documents), ZERO)
 
 
-def _job_cost(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
+class _JobCosts:
+    """Cost per job on each side (posted payroll's labor, which Sage makes itself, left
+    out)."""
+
+    def __init__(self) -> None:
+        self.left: dict[str, Decimal] = {}
+        self.right: dict[str, Decimal] = {}
+
+    def add(self, _key: str, mine: list[Document], theirs: list[Document]) -> None:
+        for documents, sums in ((mine, self.left), (theirs, self.right)):
+            for d in documents:
+                if d.header.get("srcnum") not in PAYROLL_SOURCES:
+                    job = str(d.header.get("jobnum") or "none")
+                    sums[job] = sums.get(job, ZERO) + _amount(d)
+
+
+def _job_cost(jobs: _JobCosts) -> dict[str, Any]:
     """Per job: the costs recon expects (ServiceTrade parts and labor, PartsLedger direct
-    purchases) against the period's job cost rows in recon's scope (posted payroll's labor,
-    which Sage makes itself, left out)."""
-
-    def by_job(documents: Iterable[Document]) -> dict[str, Decimal]:
-        return totals(
-            (str(d.header.get("jobnum") or "none"), _amount(d))
-            for d in documents
-            if d.header.get("srcnum") not in PAYROLL_SOURCES
-        )
-
-    left, right = by_job(expected), by_job(sage)
+    purchases) against the period's job cost rows in recon's scope."""
+    left, right = jobs.left, jobs.right
     return tie_out(
         "job_cost",
         "Job cost",
@@ -307,18 +367,26 @@ def _payroll_hours(
     )
 
 
-def _inventory_relief(expected: Iterable[Document], sage: Iterable[Document]) -> dict[str, Any]:
-    """Parts used from stock against the 1-3 journal entries that relieve inventory."""
-    left: dict[str, Decimal] = {}
-    right: dict[str, Decimal] = {}
-    numbers: dict[str, str] = {}
-    counts = [0, 0]
-    for key, mine, theirs in paired(expected, sage):
-        for side, documents, sums in ((0, mine, left), (1, theirs, right)):
-            counts[side] += len(documents)
+class _Relief:
+    """Each journal entry's amount on each side, and its number."""
+
+    def __init__(self) -> None:
+        self.left: dict[str, Decimal] = {}
+        self.right: dict[str, Decimal] = {}
+        self.numbers: dict[str, str] = {}
+        self.counts = [0, 0]
+
+    def add(self, key: str, mine: list[Document], theirs: list[Document]) -> None:
+        for side, documents, sums in ((0, mine, self.left), (1, theirs, self.right)):
+            self.counts[side] += len(documents)
             if documents:
                 sums[key] = _sum(documents, _amount)
-        numbers[key] = str((theirs or mine)[-1].header.get("trnnum") or "")
+        self.numbers[key] = str((theirs or mine)[-1].header.get("trnnum") or "")
+
+
+def _inventory_relief(relief: _Relief) -> dict[str, Any]:
+    """Parts used from stock against the 1-3 journal entries that relieve inventory."""
+    left, right, numbers, counts = relief.left, relief.right, relief.numbers, relief.counts
     return tie_out(
         "inventory_relief",
         "Inventory relief",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from application.adopt import AdoptReport, adopt, ours
 from application.context import Context
-from domain.documents import DAILY_PAYROLL, MODULES
+from domain.documents import DAILY_PAYROLL, MODULES, Document
 from domain.payroll import converted
 from domain.reconcile import MISSING, UNEXPECTED, Finding, diff, merged
 from domain.scope import in_scope
@@ -18,6 +18,7 @@ def reconcile(
     period: str | None = None,
     *,
     adopting: bool = True,
+    observers: Mapping[str, Callable[[list[Document], list[Document]], None]] | None = None,
 ) -> list[Finding]:
     """Adopt what the office keyed into Sage (application/adopt.py), then diff each module,
     adopted records under recon's keys. A record whose match is unsettled is an
@@ -25,7 +26,9 @@ def reconcile(
     its Sage record reported unexpected.
 
     Both sides of a module are streams sorted by key (the Sage reader's and the read
-    model's), merged by ``domain.reconcile.merged``: a module is never held whole."""
+    model's), merged by ``domain.reconcile.merged``: a module is never held whole.
+    ``observers`` are handed every pair of key groups the merge of their module goes through
+    (``merged``'s ``observe``; daily payroll, which is compared whole, has none)."""
     adopted = adopt(ctx) if adopting else AdoptReport()
     reader = ctx.sage()  # after adoption: the links it recorded apply
     scope = ours(ctx)
@@ -62,6 +65,7 @@ def reconcile(
                     accepted=settled,
                     unmapped=problems,
                     adopted=ours_adopted,
+                    observe=(observers or {}).get(module),
                 )
             )
             # As ``diff`` lists them: documents nobody expects last.

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from application.closing import aging, tie_outs
+from application.closing import PairedTieOuts, aging, tie_outs
 from application.context import Context
 from application.reconcile import reconcile
 from application.times import utc_text
@@ -52,9 +52,11 @@ def build_pack(
     where the store and Sage are, their passwords masked)."""
     read_at = utc_text(time.time() if wall is None else wall)
     position = ctx.store.max_position()
-    ties = tie_outs(ctx, period)
+    # The tie-outs that pair documents key by key are summed in the reconcile's own pass.
+    paired = PairedTieOuts(ctx)
+    findings = reconcile(ctx, period=period, adopting=adopting, observers=paired.observers())
+    ties = tie_outs(ctx, period, paired)
     ages = aging(ctx, period)
-    findings = reconcile(ctx, period=period, adopting=adopting)
     model = ctx.read_model
     everything = model.postings()
     in_period = [row for row in everything if _in_period(row, period)]

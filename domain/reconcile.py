@@ -331,12 +331,16 @@ def merged(
     accepted: Collection[str] = (),
     unmapped: Mapping[str, str] | None = None,
     adopted: Collection[str] = (),
+    observe: Callable[[list[Document], list[Document]], None] | None = None,
 ) -> Iterator[Finding]:
     """Pair two streams of documents, each sorted by ``position`` of its key, and say how
     they differ: one key (with its adjusting documents) at a time, so neither side is held
     whole. Raises ``OutOfOrder`` when a stream is not sorted.
 
     ``adopted`` are the keys of documents recon adopted: compared as ``as_adopted`` says.
+    ``observe``, when given, is called with every pair of groups the merge goes through
+    (expected, actual; one side may be empty), so what else sums the same documents reads
+    them in the same pass.
 
     - an expected void document is satisfied by no active document in Sage;
     - void documents in Sage only count when nothing active carries their key;
@@ -355,12 +359,18 @@ def merged(
     rules = (in_scope, accepted, adopted)
     while want is not None or have is not None:
         if want is not None and (have is None or want[0] < have[0]):
+            if observe is not None:
+                observe(want[1], [])
             yield from _settle(module, want[1], [], *rules)
             want = next(wanted, None)
         elif have is not None and (want is None or have[0] < want[0]):
+            if observe is not None:
+                observe([], have[1])
             yield from _settle(module, [], have[1], *rules)
             have = next(held, None)
         elif want is not None and have is not None:
+            if observe is not None:
+                observe(want[1], have[1])
             (one, *more), (other, *others) = want[1], have[1]
             if not more and not others and one.key == other.key:
                 if not one.is_void and not other.is_void:

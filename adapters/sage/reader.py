@@ -262,8 +262,21 @@ def _through(year_column: Any, period_column: Any, year: int, number: int) -> Co
 
 
 def _amount(value: Any) -> Decimal:
-    """A money column as the driver returns it (float on SQLite), exact to the cent."""
-    return Decimal(canonical_value(MONEY, 0 if value is None else value) or "0")
+    """A money column as the driver returns it (float on SQLite), exact to the cent.
+
+    Remembered per value (a pure function, and the ledger reads repeat amounts: prices,
+    rates, tax): a close pack reads about one amount per Sage row."""
+    found = _AMOUNTS.get(value)
+    if found is None:
+        if len(_AMOUNTS) > _MEMO_LIMIT:
+            _AMOUNTS.clear()
+        found = _AMOUNTS[value] = Decimal(
+            canonical_value(MONEY, 0 if value is None else value) or "0"
+        )
+    return found
+
+
+_AMOUNTS: dict[Any, Decimal] = {}
 
 
 def _day(value: Any) -> date | None:
