@@ -385,44 +385,6 @@ def merged(
             want, have = next(wanted, None), next(held, None)
 
 
-def paired(
-    left: Iterable[Document], right: Iterable[Document]
-) -> Iterator[tuple[str, list[Document], list[Document]]]:
-    """(key, left documents, right documents) of every key either stream holds, in
-    ``position`` order, from two streams sorted by ``position``: for figures summed and
-    compared key by key (the close pack's tie-outs). Raises ``OutOfOrder`` like ``merged``."""
-    lefts = _keys("left", left)
-    rights = _keys("right", right)
-    one, other = next(lefts, None), next(rights, None)
-    while one is not None or other is not None:
-        if one is not None and (other is None or position(one[0]) < position(other[0])):
-            yield one[0], one[1], []
-            one = next(lefts, None)
-        elif other is not None and (one is None or position(other[0]) < position(one[0])):
-            yield other[0], [], other[1]
-            other = next(rights, None)
-        elif one is not None and other is not None:
-            yield one[0], one[1], other[1]
-            one, other = next(lefts, None), next(rights, None)
-
-
-def _keys(side: str, documents: Iterable[Document]) -> Iterator[tuple[str, list[Document]]]:
-    """The documents of a sorted stream grouped by key."""
-    group: list[Document] = []
-    for document in documents:
-        if group and document.key != group[0].key:
-            if position(document.key) < position(group[0].key):
-                raise OutOfOrder(
-                    f"expected the {side} documents sorted by key, got {document.key!r} "
-                    f"after {group[0].key!r}"
-                )
-            yield group[0].key, group
-            group = []
-        group.append(document)
-    if group:
-        yield group[0].key, group
-
-
 def _groups(
     module: str, side: str, documents: Iterable[Document]
 ) -> Iterator[tuple[str, list[Document]]]:

@@ -28,7 +28,6 @@ from domain.reconcile import (
     diff,
     folded,
     merged,
-    paired,
     position,
     summary,
 )
@@ -276,20 +275,30 @@ def test_a_stream_out_of_order_is_refused() -> None:
         list(merged(AR_INVOICES, unsorted, []))
 
 
-def test_paired_gives_each_key_with_both_sides_documents_in_merge_order() -> None:
-    left = [invoice(k, 1, "1", "5001", None) for k in ("ST-INV-1", "ST-INV-10", "ST-INV-2")]
-    right = [
-        invoice(k, 1, "1", "5001", n)
-        for n, k in enumerate(("ST-INV-1", "ST-INV-1~A1", "ST-INV-2", "ST-INV-2"), 1)
+def test_the_observer_sees_every_key_group_of_both_sides_once_in_merge_order() -> None:
+    expected = [
+        invoice("ST-INV-1", 10, "1", "5001", None),
+        invoice("ST-INV-3", 30, "1", "5001", None),
     ]
-
-    found = [(key, len(mine), len(theirs)) for key, mine, theirs in paired(left, right)]
-
-    assert found == [
-        ("ST-INV-1", 1, 1),
-        ("ST-INV-1~A1", 0, 1),
-        ("ST-INV-10", 1, 0),
-        ("ST-INV-2", 1, 2),
+    adjusting = "ST-INV-3" + ADJUSTMENT_MARK + "1"
+    actual = [
+        invoice("ST-INV-2", 20, "1", "5001", 2),
+        invoice("ST-INV-3", 30, "1", "5001", 3),
+        invoice(adjusting, 5, "1", "5001", 4),
     ]
-    with pytest.raises(OutOfOrder):
-        list(paired(reversed(left), []))
+    seen: list[tuple[list[str], list[str]]] = []
+
+    list(
+        merged(
+            AR_INVOICES,
+            expected,
+            actual,
+            observe=lambda want, have: seen.append(([d.key for d in want], [d.key for d in have])),
+        )
+    )
+
+    assert seen == [
+        (["ST-INV-1"], []),
+        ([], ["ST-INV-2"]),
+        (["ST-INV-3"], ["ST-INV-3", adjusting]),
+    ]
