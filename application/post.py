@@ -223,12 +223,21 @@ class _Run:
             if not self.needed(entry):
                 entry.confirm()
                 self.report.confirmed.append(label)
-            elif self.sink.written(str(entry.id)) is not None:
+                self.ctx.store.save(entry)
+                return
+            imported = self.sink.imported(str(entry.id))
+            if imported is None and self.sink.written(str(entry.id)) is not None:
                 self.report.waiting.append(label)  # in a batch Sage has not imported yet
                 return
+            if imported is not None and imported.error is not None:
+                entry.fail(f"Sage's import of {imported.batch} refused it: {imported.error}")
+            elif imported is not None:
+                entry.fail(
+                    f"Sage does not show the submitted correction (imported in {imported.batch})"
+                )
             else:
                 entry.fail("Sage does not show the submitted correction")
-                self.report.failed.append(label)
+            self.report.failed.append(label)
             self.ctx.store.save(entry)
             return
         batch = self.sink.written(str(entry.id))

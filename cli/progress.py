@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from domain.documents import Document
-    from domain.ports import EventLog, PostingSink, SourceFeed, StoredEvent, Written
+    from domain.ports import EventLog, Imported, PostingSink, SourceFeed, StoredEvent, Written
 
 Advance = Callable[..., None]
 
@@ -160,6 +160,9 @@ class MeteredSink:
 
     def written(self, posting_id: str) -> str | None:
         return self.sink.written(posting_id)
+
+    def imported(self, posting_id: str) -> Imported | None:
+        return self.sink.imported(posting_id)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.sink, name)

@@ -141,6 +141,15 @@ class SageReader(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Imported:
+    """What Sage's import did with one posting of an imported batch: took it in, or left it
+    out (``error`` says why)."""
+
+    batch: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Written:
     """What a sink did with one staged posting.
 
@@ -190,3 +199,7 @@ class PostingSink(Protocol):
     def written(self, posting_id: str) -> str | None:
         """The import batch (pending or imported) that carries a posting, if any: a posting
         written before a crash is never written again."""
+
+    def imported(self, posting_id: str) -> Imported | None:
+        """What Sage's import did with a posting, once the batch carrying it was imported
+        (None: no batch carries it, or its batch still waits)."""

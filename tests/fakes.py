@@ -22,7 +22,7 @@ from domain.documents import (
 from domain.keys import RECORD_KEYS, adjusted_key
 from domain.mapping import Mapping
 from domain.policy import DEFAULT_POLICY, NO_PERIODS, Periods, Policy
-from domain.ports import Written, always
+from domain.ports import Imported, Written, always
 from domain.posting import CREATE, REPLACE, UPDATE, VOID
 from domain.reconcile import position
 from domain.source import PayloadError, Snapshot, from_payload
@@ -253,6 +253,12 @@ class FakeSink:
 
     def written(self, posting_id: str) -> str | None:
         return self.carried.get(str(posting_id))
+
+    def imported(self, posting_id: str) -> Imported | None:
+        batch = self.carried.get(str(posting_id))
+        if batch is None or batch in self.pending:
+            return None
+        return Imported(batch, self.import_errors.get(str(posting_id)))
 
     def import_batches(self) -> list[str]:
         """What Sage's import does with the pending batches, in order: each posting applied,

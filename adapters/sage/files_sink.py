@@ -48,7 +48,7 @@ from adapters.sage.sql_sink import (
     staged_posting,
 )
 from domain.documents import COLUMNS, DOCUMENT_TABLES, HEADER_TABLE, MODULES, TEXT, Document, Row
-from domain.ports import Written, always
+from domain.ports import Imported, Written, always
 from domain.posting import VOID
 
 __all__ = [
@@ -119,6 +119,8 @@ class FilesPostingSink:
         self._staged: dict[str, StagedPosting] = {}
         self._carried: dict[str, str] = {}  # posting id -> batch id, of batches already read
         self._indexed: set[str] = set()
+        self._imported: dict[str, Imported] = {}  # posting id -> what the import did with it
+        self._results: set[str] = set()  # imported batches whose result was read
 
     # -- staging -------------------------------------------------------------------------------
 
@@ -209,14 +211,30 @@ class FilesPostingSink:
         self._refresh()
         return self._carried.get(str(posting_id))
 
+    def imported(self, posting_id: str) -> Imported | None:
+        """What Sage's import did with ``posting_id`` (its batch's ``import-result.json``),
+        or None while no imported batch carries it."""
+        self._refresh()
+        return self._imported.get(str(posting_id))
+
     def _refresh(self) -> None:
-        """Index the postings of batches not read yet (a batch never changes once written)."""
-        for folder in (self.drop_folder, self.drop_folder / IMPORTED_FOLDER):
+        """Index the postings of batches not read yet (a batch never changes once written),
+        and the result of each batch once it is imported."""
+        imported = self.drop_folder / IMPORTED_FOLDER
+        for folder in (self.drop_folder, imported):
             for path in _batch_folders(folder):
                 if path.name not in self._indexed:
                     for posting in _manifest_of(path)["postings"]:
                         self._carried[str(posting["posting_id"])] = path.name
                     self._indexed.add(path.name)
+        for path in _batch_folders(imported):
+            if path.name not in self._results:
+                for outcome in _result_of(path)["postings"]:
+                    error = outcome.get("error") if outcome.get("status") == "failed" else None
+                    self._imported[str(outcome["posting_id"])] = Imported(
+                        path.name, None if error is None else str(error)
+                    )
+                self._results.add(path.name)
 
 
 # -- writing a batch ---------------------------------------------------------------------------
@@ -354,6 +372,19 @@ def _manifest_of(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != BATCH_FORMAT:
         raise SageDataError(f"expected a {BATCH_FORMAT} manifest in {path}")
     return manifest
+
+
+def _result_of(path: Path) -> dict[str, Any]:
+    """An imported batch's ``import-result.json`` (what the import did with each posting)."""
+    try:
+        result = orjson.loads((path / RESULT).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise SageDataError(
+            f"expected a readable {RESULT} in imported batch {path}: {exc}"
+        ) from exc
+    if not isinstance(result, dict) or not isinstance(result.get("postings"), list):
+        raise SageDataError(f"expected the postings' outcomes in {path / RESULT}")
+    return result
 
 
 def pending_batches(drop_folder: Path) -> list[Path]:

@@ -102,7 +102,7 @@ from domain.documents import (
     Row,
 )
 from domain.keys import CLIENT_LINK, LABOR_LINK, SAGE_PAYROLL
-from domain.ports import Written, always
+from domain.ports import Imported, Written, always
 from domain.posting import CREATE, REPLACE, UPDATE, VOID
 
 Fault = Callable[[str], None]
@@ -323,6 +323,10 @@ class SqlPostingSink:
 
     def written(self, posting_id: str) -> str | None:
         """The batch that carries a posting: never any, the sql sink writes into Sage."""
+        return None
+
+    def imported(self, posting_id: str) -> Imported | None:
+        """What an import did with a posting: none, the sql sink writes into Sage."""
         return None
 
     def write_in(

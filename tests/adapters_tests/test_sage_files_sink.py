@@ -40,7 +40,7 @@ from domain.documents import (
     VENDORS,
     Document,
 )
-from domain.ports import Written
+from domain.ports import Imported, Written
 from tests.adapters_tests.test_sage_costs import MAPPING, bill, job_cost, journal, labor, vendor
 
 REPO = Path(__file__).resolve().parents[2]
@@ -309,7 +309,14 @@ def test_a_posting_sage_refuses_is_reported_and_the_rest_goes_in(drop: Path, sag
     sink.stage("p-gone", "void", AP_INVOICES, None, [42], key="PL-BILL-42")
     sink.stage("p-bill", "create", AP_INVOICES, bill())
     batch_id = batch_of(sink.flush())
+    assert (sink.imported("p-gone"), sink.imported("p-bill")) == (None, None)  # pending
     assert import_batches(drop, sage) == [batch_id]
+    # What the import did, as this sink and one a later process opens read it.
+    for reading in (sink, FilesPostingSink(drop)):
+        gone, taken = reading.imported("p-gone"), reading.imported("p-bill")
+        assert gone is not None and gone.batch == batch_id and "record 42" in str(gone.error)
+        assert taken == Imported(str(batch_id), None)
+        assert reading.imported("p-never-staged") is None
     result = orjson.loads((drop / IMPORTED_FOLDER / str(batch_id) / RESULT).read_bytes())
     assert [(p["posting_id"], p["status"]) for p in result["postings"]] == [
         ("p-gone", "failed"),

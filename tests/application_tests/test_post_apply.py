@@ -266,12 +266,6 @@ def test_batched_postings_wait_for_the_import_then_confirm_without_writing_again
     assert reconcile(ctx) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG application/post.py carry: a submitted posting whose batch Sage imported but "
-    "refused stays 'waiting_for_sage' forever; PostingSink.written() names the batch whether "
-    "pending or imported, so a refused import is never failed nor retried",
-)
 def test_a_batched_posting_sage_refuses_at_import_is_failed(batched: Books) -> None:
     ctx, sink = batched.ctx, batched.sink
     sink.refuse = {"ST-INV-100"}
@@ -283,6 +277,16 @@ def test_a_batched_posting_sage_refuses_at_import_is_failed(batched: Books) -> N
 
     assert report.failed == [label(AR_INVOICES, "ST-INV-100", "create")]
     assert report.waiting == []
+    [refused] = [p for p in postings(ctx) if p["key"] == "ST-INV-100"]
+    assert refused["note"].endswith("refused it: Sage refused ST-INV-100")
+
+    # failed, not open: once Sage takes it, the next run writes it in a new batch
+    sink.refuse.clear()
+    again = apply(ctx, reconcile(ctx))
+    assert again.waiting == [label(AR_INVOICES, "ST-INV-100", "create")]
+    sink.import_batches()
+    assert apply(ctx, reconcile(ctx)).confirmed == [label(AR_INVOICES, "ST-INV-100", "create")]
+    assert reconcile(ctx) == []
 
 
 def test_an_open_posting_for_a_key_blocks_a_second_posting(batched: Books) -> None:

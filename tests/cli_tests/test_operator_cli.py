@@ -20,7 +20,7 @@ from rich.console import Console
 from cli.common import missing_config
 from cli.progress import Meter, MeteredLog, MeteredSink, metered_feeds
 from cli.tables import Table, figure, hours, money, sage_document
-from domain.ports import StoredEvent, Written
+from domain.ports import Imported, StoredEvent, Written
 
 # --- the simulator's control API -------------------------------------------------------------
 
@@ -257,6 +257,9 @@ class Sink:
             yield Written(posting_id)
 
     def written(self, posting_id: str) -> str | None:
+        return None
+
+    def imported(self, posting_id: str) -> Imported | None:
         return None
 
 
