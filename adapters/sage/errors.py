@@ -76,6 +76,14 @@ _UNREACHABLE = (
     "server was not found",
     "login failed",
     "communication link failure",
+    # PostgreSQL (a sandbox hosted there), as psycopg says it on connecting
+    "connection refused",
+    "could not connect to server",
+    "could not translate host name",
+    "password authentication failed",
+    "timeout expired",
+    "the database system is starting up",
+    "the database system is shutting down",
 )
 
 

@@ -171,3 +171,13 @@ def test_unclassified_errors_fall_back_to_the_callers_class() -> None:
     error = translate(_dbapi_error("arithmetic overflow"), "posting", SageWriteError)
     assert type(error) is SageWriteError and "posting" in str(error)
     assert isinstance(translate(_dbapi_error("odd"), "reading"), SageError)
+
+
+def test_a_postgresql_sandbox_that_does_not_answer_is_unavailable() -> None:
+    # A port nothing listens on: psycopg's "Connection refused", read as Sage being down.
+    engine = create_sage_engine("postgresql+psycopg://recon:recon@127.0.0.1:9/recon_sandbox")
+    try:
+        with pytest.raises(SageUnavailableError, match="Connection refused"):
+            SageReader(engine, Mapping(1100, 4100)).read(CLIENTS, None)
+    finally:
+        engine.dispose()
