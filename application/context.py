@@ -3,7 +3,7 @@ policy and Sage's periods, and the ports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -93,20 +93,40 @@ class LinkedReader:
     def read(self, module: str, period: str | None) -> list[Document]:
         return self._relabel(module, self.reader.read(module, period))
 
-    def stream(self, module: str, period: str | None = None) -> Iterator[Document]:
+    def stream(
+        self, module: str, period: str | None = None, only: Collection[int] | None = None
+    ) -> Iterator[Document]:
         """``read`` one document at a time, sorted by ``domain.reconcile.position`` of the
-        keys adopted records are read under (what ``merged`` pairs by)."""
+        keys adopted records are read under (what ``merged`` pairs by); with ``only``, the
+        documents of those record numbers alone."""
         linked = self.links(module)
         if not linked:
-            yield from self.reader.stream(module, period)
+            yield from self.reader.stream(module, period, only=only)
             return
 
         def order(key: str) -> tuple[str, int]:
             return position(linked.get(key, key))
 
-        for document in self.reader.stream(module, period, order):
+        for document in self.reader.stream(module, period, order, only=only):
             key = linked.get(document.key)
             yield document if key is None else relabel(document, key)
+
+    def digests(
+        self, module: str, period: str | None = None
+    ) -> Iterator[tuple[str, int, str | None]] | None:
+        """The reader's ``digests`` in ``stream``'s order; an adopted record under recon's
+        key with no digest (adopted records are always compared in full)."""
+        linked = self.links(module)
+        if not linked:
+            return self.reader.digests(module, period)
+
+        def order(key: str) -> tuple[str, int]:
+            return position(linked.get(key, key))
+
+        found = self.reader.digests(module, period, order)
+        if found is None:
+            return None
+        return ((linked[k], r, None) if k in linked else (k, r, d) for k, r, d in found)
 
     def read_key(self, module: str, key: str) -> list[Document]:
         held = self._relabel(module, self.reader.read_key(module, key))

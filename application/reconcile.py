@@ -8,7 +8,7 @@ from application.adopt import AdoptReport, adopt, ours
 from application.context import Context
 from domain.documents import DAILY_PAYROLL, MODULES, Document
 from domain.payroll import converted
-from domain.reconcile import MISSING, UNEXPECTED, Finding, diff, merged
+from domain.reconcile import MISSING, UNEXPECTED, Finding, diff, differing, merged
 from domain.scope import in_scope
 
 
@@ -26,7 +26,9 @@ def reconcile(
     its Sage record reported unexpected.
 
     Both sides of a module are streams sorted by key (the Sage reader's and the read
-    model's), merged by ``domain.reconcile.merged``: a module is never held whole.
+    model's), merged by ``domain.reconcile.merged``: a module is never held whole. Where the
+    reader digests a module's documents as it reads them (``digests``), both sides' digests
+    are paired first and only the keys whose documents may differ are read in full.
     ``observers`` are handed every pair of key groups the merge of their module goes through
     (``merged``'s ``observe``; daily payroll, which is compared whole, has none)."""
     adopted = adopt(ctx) if adopting else AdoptReport()
@@ -35,13 +37,12 @@ def reconcile(
     settled = ctx.read_model.settled_keys()
     findings: list[Finding] = []
     for module in modules:
-        expected, problems = ctx.read_model.expected_stream(module, period)
-        actual = reader.stream(module, period)
         scoped = in_scope(module, ctx.mapping, scope)
         ours_adopted = reader.adopted(module)
         if module == DAILY_PAYROLL:
             # Lines the office converted into timecards are settled: never entered again.
-            want, held = list(expected), list(actual)
+            expected, problems = ctx.read_model.expected_stream(module, period)
+            want, held = list(expected), list(reader.stream(module, period))
             gone = converted(want, held, reader.timecards(period))
             want = [d for d in want if d.key not in gone]
             found = diff(
@@ -54,6 +55,17 @@ def reconcile(
                 adopted=ours_adopted,
             )
         else:
+            observe = (observers or {}).get(module)
+            digests = None if observe is not None else reader.digests(module, period)
+            keys: set[str] | None = None
+            refs: set[int] | None = None
+            if digests is not None:
+                # Only the key groups whose digests differ are read in full and merged.
+                keys, refs = differing(
+                    ctx.read_model.expected_digests(module, period), digests, ours_adopted
+                )
+            expected, problems = ctx.read_model.expected_stream(module, period, only=keys)
+            actual = reader.stream(module, period, only=refs)
             # Not paused here (the readers pause while they build each chunk): what a chunk's
             # statements leave in cycles is collected as the streams go.
             streamed = list(
@@ -65,7 +77,7 @@ def reconcile(
                     accepted=settled,
                     unmapped=problems,
                     adopted=ours_adopted,
-                    observe=(observers or {}).get(module),
+                    observe=observe,
                 )
             )
             # As ``diff`` lists them: documents nobody expects last.

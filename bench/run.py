@@ -51,6 +51,7 @@ from domain.keys import invoice_key
 from domain.mapping import Mapping
 from domain.source import Address, Invoice, InvoiceItem, Location, PayloadError, from_payload
 from projections.readmodel import ReadModel
+from projections.rows import document_row
 from projections.tables import expected_document
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -733,20 +734,8 @@ def sage_rows_setup(bench: Bench, rows: int) -> None:
 
         def documents() -> Iterator[Document]:
             for document, invoice in synthetic_invoices(bench.mapping, rows):
-                amount = document.amount
-                batch.append(
-                    {
-                        "module": AR_INVOICES,
-                        "key": invoice_key(invoice.id),
-                        "period": document.period,
-                        "digest": document.digest(),
-                        "amount": None if amount is None else str(amount),
-                        "body": document.canonical().decode(),
-                        "problem": None,
-                        "source_kind": "invoice",
-                        "source_id": invoice.id,
-                    }
-                )
+                assert document.key == invoice_key(invoice.id)
+                batch.append(document_row(document, "invoice", invoice.id))
                 if len(batch) >= 5000:
                     flush()
                 yield document

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -313,6 +314,49 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def match_digest(module: str, tables: Mapping[str, Sequence[Row]]) -> str | None:
+    """A digest of a document's values in Sage's column order (``values_digest`` of
+    ``DOCUMENT_TABLES``' rows as tuples in ``COLUMNS`` order): two documents with equal match
+    digests hold the same value in every column of every row, so ``domain.reconcile`` finds
+    nothing between them. None when the document holds a table or a column that this form
+    leaves out (written-only columns aside): such a document is always compared in full."""
+    order = DOCUMENT_TABLES[module]
+    if any(table not in order for table in tables):
+        return None
+    values = []
+    for table in order:
+        columns, getter, width = _ROW_VALUES[table]
+        rows = []
+        for row in tables.get(table, ()):
+            try:
+                found = getter(row)
+            except KeyError:  # a column left out reads as None, as the diff reads it
+                found = tuple(row.get(column) for column in columns)
+            if len(row) != width and not set(row).issubset(_ALLOWED[table]):
+                return None
+            rows.append(found)
+        values.append(rows)
+    return values_digest(values)
+
+
+#: Per table: its columns, a getter of their values from a row, and how many there are.
+_ROW_VALUES = {
+    table: (tuple(columns), itemgetter(*columns), len(columns))
+    for table, columns in COLUMNS.items()
+}
+#: The columns a document's row may hold: the table's, and those recon only writes.
+_ALLOWED = {
+    table: frozenset(columns) | frozenset(WRITTEN_ONLY.get(table, {}))
+    for table, columns in COLUMNS.items()
+}
+
+
+def values_digest(values: Sequence[Sequence[Sequence[str | None]]]) -> str:
+    """The digest of a document's rows as value lists, table by table (``match_digest``;
+    the Sage reader makes the same lists from the columns it reads)."""
+    return hashlib.blake2b(orjson.dumps(values), digest_size=16).hexdigest()
 
 
 def digest_of(canonical: bytes) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -126,11 +126,20 @@ class SageReader(Protocol):
         order: Callable[[str], Any] = ...,
         *,
         unlinked: bool = False,
+        only: Collection[int] | None = None,
     ) -> Iterator[Document]:
         """What ``read`` gives, one document at a time, sorted by ``order`` of the keys
         (``domain.reconcile.position`` when not given), documents under one key oldest
-        first; with ``unlinked``, only those that carry no link key of recon's. Read in
-        chunks: the module is never held whole."""
+        first; with ``unlinked``, only those that carry no link key of recon's; with
+        ``only``, only those of these record numbers. Read in chunks: the module is never
+        held whole."""
+
+    def digests(
+        self, module: str, period: str | None = None, order: Callable[[str], Any] = ...
+    ) -> Iterator[tuple[str, int, str | None]] | None:
+        """(key, record number, ``domain.documents.match_digest``) of each document
+        ``stream`` gives, in its order, without building the documents; None for a module
+        the reader does not digest (its documents are then compared in full)."""
 
     def keys(self, module: str, period: str | None = None) -> set[str]:
         """The keys of the documents ``read`` gives."""

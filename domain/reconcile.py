@@ -385,6 +385,60 @@ def merged(
             want, have = next(wanted, None), next(held, None)
 
 
+def differing(
+    expected: Iterable[tuple[str, str | None]],
+    actual: Iterable[tuple[str, int, str | None]],
+    adopted: Collection[str] = (),
+) -> tuple[set[str], set[int]]:
+    """The expected keys and Sage record numbers of every key group (a key with its
+    adjusting documents, as ``merged`` groups them) whose documents may differ, from two
+    streams sorted by ``position``: ``(key, match digest)`` expected, ``(key, record number,
+    match digest)`` held. Left out are the groups holding one document each side under the
+    same key with equal digests (``domain.documents.match_digest``), the key not adopted:
+    ``merged`` finds nothing in those."""
+    keys: set[str] = set()
+    refs: set[int] = set()
+    wanted = _digest_groups(expected)
+    held = _digest_groups(actual)
+    want, have = next(wanted, None), next(held, None)
+    while want is not None or have is not None:
+        if want is not None and (have is None or want[0] < have[0]):
+            keys.update(item[0] for item in want[1])
+            want = next(wanted, None)
+        elif have is not None and (want is None or have[0] < want[0]):
+            refs.update(item[1] for item in have[1])
+            have = next(held, None)
+        elif want is not None and have is not None:
+            mine, theirs = want[1], have[1]
+            settled = (
+                len(mine) == len(theirs) == 1
+                and mine[0][0] == theirs[0][0]
+                and mine[0][1] is not None
+                and mine[0][1] == theirs[0][2]
+                and mine[0][0] not in adopted
+            )
+            if not settled:
+                keys.update(item[0] for item in mine)
+                refs.update(item[1] for item in theirs)
+            want, have = next(wanted, None), next(held, None)
+    return keys, refs
+
+
+def _digest_groups(items: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """Digest entries (key first) grouped as ``_groups`` groups documents."""
+    group: list[tuple[Any, ...]] = []
+    last = ""
+    for item in items:
+        at = position(item[0])[0]
+        if group and at != last:
+            yield last, group
+            group = []
+        group.append(item)
+        last = at
+    if group:
+        yield last, group
+
+
 def _groups(
     module: str, side: str, documents: Iterable[Document]
 ) -> Iterator[tuple[str, list[Document]]]:

@@ -66,7 +66,7 @@ class CostsProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "costs-3:" + self.mapping.fingerprint()
+        return "costs-4:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))

@@ -32,7 +32,7 @@ from projections.receivables import ReceivablesProjection
 from projections.rows import expected_document_for, expected_documents, problems_of
 from projections.runner import Projection, catch_up, create_tables, rebuild
 from projections.sources import SourcesProjection, known, quarantined
-from projections.streams import expected_index, expected_stream
+from projections.streams import expected_digests, expected_index, expected_stream
 from projections.tables import (
     expected_document,
     posting,
@@ -173,12 +173,20 @@ class ReadModel:
             return expected_documents(conn, module, period)
 
     def expected_stream(
-        self, module: str, period: str | None
+        self, module: str, period: str | None, only: Collection[str] | None = None
     ) -> tuple[Iterator[Document], dict[str, str]]:
         """What ``expected`` gives, the documents one at a time sorted by
-        ``domain.reconcile.position`` of their keys (read in chunks, never held whole)."""
+        ``domain.reconcile.position`` of their keys (read in chunks, never held whole);
+        with ``only``, the documents under those keys alone."""
         keys, problems = expected_index(self.engine, module, period)
+        if only is not None:
+            keys = [key for key in keys if key in only]
         return expected_stream(self.engine, module, keys), problems
+
+    def expected_digests(self, module: str, period: str | None) -> Iterator[tuple[str, str | None]]:
+        """(key, ``domain.documents.match_digest``) of each document ``expected_stream``
+        gives, in its order."""
+        return expected_digests(self.engine, module, period)
 
     def expected_for(self, module: str, key: str) -> Document | None:
         with self.engine.connect() as conn:

@@ -76,7 +76,7 @@ class ReceivablesProjection:
         self.mapping = mapping
 
     def fingerprint(self) -> str:
-        return "receivables-5:" + self.mapping.fingerprint()
+        return "receivables-6:" + self.mapping.fingerprint()
 
     def reset(self, conn: Connection) -> None:
         conn.execute(delete(expected_document).where(expected_document.c.module.in_(MODULES)))

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, select
 
-from domain.documents import Document, collector_paused, digest_of
+from domain.documents import Document, collector_paused, digest_of, match_digest
 from projections.tables import expected_document, upsert
 
 
@@ -22,6 +22,7 @@ def document_row(document: Document, kind: str, source_id: str) -> dict[str, Any
         "key": document.key,
         "period": document.period,
         "digest": digest_of(body),
+        "match_digest": match_digest(document.module, document.tables),
         "amount": None if amount is None else str(amount),
         "body": body.decode(),
         "problem": None,
@@ -37,6 +38,7 @@ def problem_row(module: str, key: str, kind: str, source_id: str, problem: str) 
         "key": key,
         "period": None,
         "digest": None,
+        "match_digest": None,
         "amount": None,
         "body": None,
         "problem": problem,

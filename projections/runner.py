@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, inspect, select, text, update
 
 from domain.ports import EventLog, StoredEvent
-from projections.tables import metadata, tracking
+from projections.tables import expected_document, metadata, tracking
 
 PAGE_SIZE = 1000
 
@@ -37,7 +37,17 @@ class ConcurrentCatchUp(Exception):
 
 
 def create_tables(engine: Engine) -> None:
+    """Make the projections' tables, and add the columns a database made by an earlier
+    recon lacks (their projections' fingerprints changed with them: they are rebuilt)."""
     metadata.create_all(engine)
+    held = {column["name"] for column in inspect(engine).get_columns(expected_document.name)}
+    added = [column for column in expected_document.columns if column.name not in held]
+    with engine.begin() as conn:
+        for column in added:
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.execute(
+                text(f"ALTER TABLE {expected_document.name} ADD COLUMN {column.name} {kind}")
+            )
 
 
 def positions(conn: Connection, projections: Sequence[Projection]) -> dict[str, int]:

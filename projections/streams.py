@@ -69,3 +69,24 @@ def expected_stream(
                 document = found.get(key)
                 if document is not None:
                     yield document
+
+
+def expected_digests(
+    engine: Engine,
+    module: str,
+    period: str | None,
+    order: Callable[[str], Any] = position,
+) -> Iterator[tuple[str, str | None]]:
+    """(key, ``match_digest``) of the documents ``expected_stream`` gives for a module (and
+    period), in its order: one narrow query, no document read."""
+    query = select(expected_document.c.key, expected_document.c.match_digest).where(
+        expected_document.c.module == module, expected_document.c.body.is_not(None)
+    )
+    if period is not None:
+        query = query.where(
+            (expected_document.c.period == period) | expected_document.c.period.is_(None)
+        )
+    with engine.connect() as conn:
+        found = [(str(key), digest) for key, digest in conn.execute(query)]
+    found.sort(key=lambda entry: order(entry[0]))
+    return iter(found)

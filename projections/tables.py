@@ -110,6 +110,9 @@ expected_document = Table(
     Column("key", String(64), primary_key=True),
     Column("period", String(7)),
     Column("digest", String(32)),
+    # domain.documents.match_digest: what a reconcile pairs with Sage's before reading either
+    # document in full (NULL when unmapped, or when the document has no such digest)
+    Column("match_digest", String(32)),
     Column("amount", String(32)),
     Column("body", Sealed),  # the document's tables as canonical JSON; NULL when unmapped
     Column("problem", Sealed),  # why recon cannot say what Sage should hold (unmapped values)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,14 +105,24 @@ class FakeSage:
         order: Callable[[str], Any] = position,
         *,
         unlinked: bool = False,
+        only: Collection[int] | None = None,
     ) -> Iterator[Document]:
         """``read`` sorted by ``order`` of the keys; with ``unlinked``, only the documents
-        keyed by their Sage reference (no link key), for the modules that have link keys."""
+        keyed by their Sage reference (no link key), for the modules that have link keys;
+        with ``only``, those of these references."""
         held = self._held(module, period)
         keys = RECORD_KEYS.get(module)
         if unlinked and keys is not None and keys.link is not None:
             held = [d for d in held if d.key.startswith(keys.ref)]
+        if only is not None:
+            held = [d for d in held if d.sage_ref in only]
         return iter(sorted(held, key=lambda d: order(d.key)))
+
+    def digests(
+        self, module: str, period: str | None = None, order: Callable[[str], Any] = position
+    ) -> Iterator[tuple[str, int, str | None]] | None:
+        """None: the fake's documents are always compared in full."""
+        return None
 
     def keys(self, module: str, period: str | None = None) -> set[str]:
         return {d.key for d in self._held(module, period)}

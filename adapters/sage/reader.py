@@ -11,7 +11,7 @@ same statements run on SQL Server, SQLite and PostgreSQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -81,6 +81,7 @@ from domain.documents import (
     canonical_value,
     collector_paused,
     period_text,
+    values_digest,
 )
 from domain.keys import (
     ADJUSTMENT_MARK,
@@ -252,8 +253,13 @@ class _RowShape:
 
     def rows(self, columns: Sequence[Sequence[Any]]) -> list[Row]:
         """Canonical rows from the document columns of a batch, given column by column."""
+        return [dict(zip(self.names, values, strict=True)) for values in self.values(columns)]
+
+    def values(self, columns: Sequence[Sequence[Any]]) -> list[tuple[str | None, ...]]:
+        """The canonical texts of each row of a batch, in ``COLUMNS`` order (what
+        ``domain.documents.match_digest`` digests)."""
         texts = [convert(column) for convert, column in zip(self._converters, columns, strict=True)]
-        return [dict(zip(self.names, values, strict=True)) for values in zip(*texts, strict=True)]
+        return list(zip(*texts, strict=True))
 
 
 def _through(year_column: Any, period_column: Any, year: int, number: int) -> ColumnElement[bool]:
@@ -302,7 +308,7 @@ def _among(column: Any, numbers: Sequence[int]) -> ColumnElement[bool]:
     query takes (SQL Server also takes at most 2,100 of them)."""
     if not numbers:
         return false()
-    listed = ", ".join(str(int(number)) for number in numbers)
+    listed = ", ".join(map(str, map(int, numbers)))
     return cast("ColumnElement[bool]", column.op("IN")(literal_column(f"({listed})")))
 
 
@@ -353,12 +359,13 @@ class SageReader:
         order: Callable[[str], Any] = key_position,
         *,
         unlinked: bool = False,
+        only: Collection[int] | None = None,
     ) -> Iterator[Document]:
         """The documents ``read`` gives, one at a time, sorted by ``order`` of their keys
         (``domain.reconcile.position`` by default: what ``domain.reconcile.merged`` pairs
         by); documents under one key in record number order. With ``unlinked``, only those
         that carry no link key of recon's (all of a module keyed by number): what adoption
-        matches.
+        matches. With ``only``, only the documents of those record numbers.
 
         A first query reads the selection's keys and record numbers alone (their order is
         computed here, so no database collation decides it); the documents are then read in
@@ -382,6 +389,8 @@ class SageReader:
                 ref = RECORD_KEYS[module].ref if module in RECORD_KEYS else None
                 if ref is not None and RECORD_KEYS[module].link is not None:
                     index = [entry for entry in index if entry[0].startswith(ref)]
+            if only is not None:
+                index = [entry for entry in index if entry[1] in only]
             index.sort(key=lambda entry: order(entry[0]))  # stable: by recnum within a key
             # Each chunk's statements name its record numbers: caching them compiled would
             # only fill the engine's cache with statements never run again.
@@ -396,6 +405,84 @@ class SageReader:
                     document = by_ref.get(recnum)
                     if document is not None:  # deleted since the keys were read
                         yield document
+
+    def digests(
+        self,
+        module: str,
+        period: str | None = None,
+        order: Callable[[str], Any] = key_position,
+    ) -> Iterator[tuple[str, int, str]] | None:
+        """(key, record number, ``match_digest``) of each document ``stream`` gives, in the
+        same order, made from the columns as read, without building the documents: what a
+        reconcile pairs first, reading in full only the documents whose digests differ.
+        None for the modules it does not cover (every module but the invoices)."""
+        _check_module(module)
+        spec = _INVOICES.get(module)
+        if spec is None:
+            return None
+        where = self._selection(module, period)
+        return self._digests(spec, where, order, _action(module, period))
+
+    def _digests(
+        self,
+        spec: _Invoices,
+        where: ColumnElement[bool] | None,
+        order: Callable[[str], Any],
+        action: str,
+    ) -> Iterator[tuple[str, int, str]]:
+        with translating(action), self._reading() as connection:
+            index = self._index(connection, spec.module, where)
+            index.sort(key=lambda entry: order(entry[0]))
+            connection.execution_options(compiled_cache=None)
+            column = self._ref_column(spec.module)
+            for start in range(0, len(index), self._chunk):
+                refs = [recnum for _key, recnum in index[start : start + self._chunk]]
+                with collector_paused():
+                    found = self._invoice_digests(connection, spec, _among(column, refs), refs)
+                for recnum in refs:
+                    entry = found.get(recnum)
+                    if entry is not None:  # deleted since the keys were read
+                        yield entry
+
+    def _invoice_digests(
+        self,
+        connection: Connection,
+        spec: _Invoices,
+        where: ColumnElement[bool],
+        refs: Sequence[int],
+    ) -> dict[int, tuple[str, int, str]]:
+        """``_invoices`` of a chunk as (key, record number, match digest), by record number."""
+        shape = self._shape(spec.header)
+        header = shape.table
+        statement = select(header.c.recnum, header.c.lgrrec, *shape.columns).where(where)
+        headers: list[tuple[Any, Any, tuple[str | None, ...]]] = []
+        for recnums, gl_refs, *columns in self._batches(connection, statement):
+            headers.extend(zip(recnums, gl_refs, shape.values(columns), strict=True))
+        gl_numbers = sorted({int(gl_ref) for _r, gl_ref, _row in headers if gl_ref})
+        lines = [
+            self._children(
+                connection, table_name, order, _among(TABLES[table_name].c.recnum, refs), True
+            )
+            for table_name, order in spec.lines
+        ]
+        gl = self._children(connection, "lgrtrn", None, _among(lgrtrn.c.recnum, gl_numbers), True)
+        gl_lines = self._children(
+            connection, "lgtnln", "linnum", _among(TABLES["lgtnln"].c.recnum, gl_numbers), True
+        )
+        keys = RECORD_KEYS[spec.module]
+        link = shape.names.index("usrdf1")
+        found: dict[int, tuple[str, int, str]] = {}
+        for recnum, gl_ref, row in headers:
+            ref = int(recnum)
+            gl_number = None if gl_ref is None else int(gl_ref)
+            values = [
+                [row],
+                *(by_parent.get(ref, ()) for by_parent in lines),
+                gl.get(gl_number, ()) if gl_number is not None else (),
+                gl_lines.get(gl_number, ()) if gl_number is not None else (),
+            ]
+            found[ref] = (keys.key(ref, row[link]), ref, values_digest(values))
+        return found
 
     def keys(self, module: str, period: str | None = None) -> set[str]:
         """The keys of ``module``'s documents (of ``period``), as ``read`` keys them."""
@@ -770,10 +857,10 @@ class SageReader:
         for batch in self._batches(connection, statement.order_by(table.c.recnum)):
             refs = batch[0]
             links = batch[1] if linked else [None] * len(refs)
-            index.extend(
-                (keys.key(int(ref), canonical_value(TEXT, link)), int(ref))
-                for ref, link in zip(refs, links, strict=True)
-            )
+            for ref, link in zip(refs, links, strict=True):
+                recnum = int(ref)
+                text = link.rstrip() if type(link) is str else canonical_value(TEXT, link)
+                index.append((keys.key(recnum, text), recnum))
         return index
 
     def _batches(
@@ -791,8 +878,14 @@ class SageReader:
             maintain_column_froms=True,
         )
         result = connection.execute(raw)
-        for batch in result.partitions(self._batch_size):
-            yield list(zip(*batch, strict=True))
+        # The driver's own cursor, read directly: its rows are plain tuples, and with no
+        # processing to apply, SQLAlchemy's Row objects would only be made and dropped.
+        cursor = result.cursor
+        try:
+            while batch := cursor.fetchmany(self._batch_size):
+                yield list(zip(*batch, strict=True))
+        finally:
+            result.close()
 
     def _masters(
         self, connection: Connection, module: str, where: ColumnElement[bool] | None
@@ -818,8 +911,10 @@ class SageReader:
         table_name: str,
         order: str | None,
         where: ColumnElement[bool] | None,
-    ) -> dict[int, tuple[Row, ...]]:
-        """Rows of a child table grouped by ``recnum``, ordered by ``order`` within a group."""
+        as_values: bool = False,
+    ) -> dict[int, tuple[Any, ...]]:
+        """Rows of a child table grouped by ``recnum``, ordered by ``order`` within a group
+        (with ``as_values``, each row as ``_RowShape.values`` gives it)."""
         shape = self._shape(table_name)
         table = shape.table
         ordering = [table.c.recnum] + ([table.c[order]] if order is not None else [])
@@ -828,9 +923,9 @@ class SageReader:
         )
         if where is not None:
             statement = statement.where(where)
-        groups: dict[int, list[Row]] = {}
+        groups: dict[int, list[Any]] = {}
         for parents, *columns in self._batches(connection, statement):
-            rows = shape.rows(columns)
+            rows: list[Any] = shape.values(columns) if as_values else shape.rows(columns)
             start = 0
             for parent, run in groupby(parents):
                 end = start + len(list(run))

@@ -3,7 +3,7 @@ adoption takes only the records that carry no link key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from application.adopt import adopt
@@ -32,9 +32,10 @@ class StreamingOnly(FakeSage):
         order: Callable[[str], Any] = position,
         *,
         unlinked: bool = False,
+        only: Collection[int] | None = None,
     ) -> Iterator[Document]:
         self.streams.append((module, unlinked))
-        return super().stream(module, period, order, unlinked=unlinked)
+        return super().stream(module, period, order, unlinked=unlinked, only=only)
 
 
 def test_reconcile_and_adoption_stream_every_module() -> None:

@@ -226,3 +226,41 @@ def test_accepting_a_stray_document_stops_reporting_it(recon: Recon) -> None:
         check=2,
     )
     assert "already settled by a person" in denied.stderr
+
+
+def test_pairing_digests_first_finds_what_reading_everything_finds(
+    recon: Recon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.sage.reader import SageReader
+    from application.reconcile import reconcile
+    from cli.bootstrap import context
+    from cli.config import load_config
+
+    with closing(sage(recon)) as db, db:
+        refs = [r for (r,) in db.execute("SELECT recnum FROM acrinv ORDER BY recnum LIMIT 6")]
+        db.execute("UPDATE acrinv SET invttl = invttl + 1 WHERE recnum = ?", (refs[0],))
+        db.execute("DELETE FROM arivln WHERE recnum = ? AND linnum = 1", (refs[1],))
+        db.execute("UPDATE artxdt SET taxamt = taxamt + 0.01 WHERE recnum = ?", (refs[2],))
+        db.execute("UPDATE acrinv SET status = 5 WHERE recnum = ?", (refs[3],))
+        db.execute("UPDATE acrinv SET status = 4, invbal = 0 WHERE recnum = ?", (refs[4],))
+        gl = db.execute("SELECT lgrrec FROM acrinv WHERE recnum = ?", (refs[5],)).fetchone()[0]
+        db.execute("UPDATE lgtnln SET dscrpt = 'retyped' WHERE recnum = ?", (gl,))
+        keyed_by_hand(
+            db, "acrinv", "1f1e1d1c1b1a19181716151413121110", **BY_HAND, invnum="HAND-2",
+            invdte="2026-10-21", jobnum=5001, dscrpt="Entered by hand",
+            **dict.fromkeys(("subttl", "nontax", "invttl", "invbal", "invnet"), 90),
+        )  # fmt: skip
+        first = db.execute("SELECT * FROM acpinv ORDER BY recnum LIMIT 1").fetchone()
+        assert first is not None
+        db.execute("UPDATE acpinv SET invttl = invttl - 3 WHERE recnum = ?", (first[0],))
+
+    def findings() -> list[tuple[str, str, str]]:
+        with context(load_config(recon.config)) as ctx:
+            return sorted((str(f.module), str(f.kind), f.key) for f in reconcile(ctx))
+
+    paired_first = findings()
+    monkeypatch.setattr(SageReader, "digests", lambda *_args, **_kwargs: None)
+    read_whole = findings()
+
+    assert paired_first == read_whole
+    assert len({key for _m, _k, key in paired_first}) >= 5  # four edited, one keyed by hand

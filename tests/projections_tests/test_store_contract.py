@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text, update
 
 from adapters.store import Store, create_projection_engine
 from application.context import Context
@@ -321,3 +321,18 @@ def test_a_record_skipped_by_shifting_pages_is_fetched_next_run(ctx: Context) ->
     ingest(ctx, source, kinds=("company",), overlap=0)
     assert scalar(ctx, select(func.count()).select_from(source_state)) == 5
     assert source.requests[-1] == ("company", 100)
+
+
+def test_a_read_model_made_before_match_digests_gains_them(ctx: Context) -> None:
+    ingest(ctx, feed())
+    engine = ctx.read_model.engine
+    with engine.begin() as conn:  # the table as an earlier recon made it
+        conn.execute(text("ALTER TABLE expected_document DROP COLUMN match_digest"))
+        conn.execute(update(tracking).values(fingerprint="an earlier recon's"))
+
+    Context(ctx.store, ReadModel(engine, MAPPING), MAPPING).catch_up()
+
+    documents = select(func.count()).select_from(expected_document)
+    with_body = expected_document.c.body.is_not(None)
+    assert scalar(ctx, documents.where(with_body)) > 0
+    assert scalar(ctx, documents.where(with_body, expected_document.c.match_digest.is_(None))) == 0
