@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -103,6 +103,9 @@ DEFAULT_BATCH_SIZE = 20_000
 _JOURNAL_SOURCE = int(SOURCE_JOURNAL)
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 _MEMO_LIMIT = 4_096
+T = TypeVar("T")
+#: A document as ``SageReader.digests`` gives it: key, record number, match digest.
+Digested = tuple[str, int, str]
 #: Documents read per query when streaming: SQL Server takes at most 2,100 parameters.
 STREAM_CHUNK = 1_000
 #: A selection of nothing (daily payroll of period 0, which holds adjustments only).
@@ -392,26 +395,42 @@ class SageReader:
             if only is not None:
                 index = [entry for entry in index if entry[1] in only]
             index.sort(key=lambda entry: order(entry[0]))  # stable: by recnum within a key
-            # Each chunk's statements name its record numbers: caching them compiled would
-            # only fill the engine's cache with statements never run again.
-            connection.execution_options(compiled_cache=None)
-            column = self._ref_column(module)
-            for start in range(0, len(index), self._chunk):
-                refs = [recnum for _key, recnum in index[start : start + self._chunk]]
-                with collector_paused():
-                    found = self._documents(connection, module, _among(column, refs), refs)
-                by_ref = {document.sage_ref: document for document in found}
-                for recnum in refs:
-                    document = by_ref.get(recnum)
-                    if document is not None:  # deleted since the keys were read
-                        yield document
+
+            def by_ref(where: ColumnElement[bool], refs: list[int]) -> dict[Any, Document]:
+                found = self._documents(connection, module, where, refs)
+                return {document.sage_ref: document for document in found}
+
+            yield from self._in_chunks(connection, module, index, by_ref)
+
+    def _in_chunks(
+        self,
+        connection: Connection,
+        module: str,
+        index: Sequence[tuple[str, int]],
+        read: Callable[[ColumnElement[bool], list[int]], Mapping[Any, T]],
+    ) -> Iterator[T]:
+        """What ``read`` makes of each chunk of the index's record numbers (given as a filter
+        and as a list), by record number, in the index's order; a record deleted since the
+        keys were read is passed over."""
+        # Each chunk's statements name its record numbers: caching them compiled would only
+        # fill the engine's cache with statements never run again.
+        connection.execution_options(compiled_cache=None)
+        column = self._ref_column(module)
+        for start in range(0, len(index), self._chunk):
+            refs = [recnum for _key, recnum in index[start : start + self._chunk]]
+            with collector_paused():
+                found = read(_among(column, refs), refs)
+            for recnum in refs:
+                item = found.get(recnum)
+                if item is not None:
+                    yield item
 
     def digests(
         self,
         module: str,
         period: str | None = None,
         order: Callable[[str], Any] = key_position,
-    ) -> Iterator[tuple[str, int, str]] | None:
+    ) -> Iterator[Digested] | None:
         """(key, record number, ``match_digest``) of each document ``stream`` gives, in the
         same order, made from the columns as read, without building the documents: what a
         reconcile pairs first, reading in full only the documents whose digests differ.
@@ -429,20 +448,15 @@ class SageReader:
         where: ColumnElement[bool] | None,
         order: Callable[[str], Any],
         action: str,
-    ) -> Iterator[tuple[str, int, str]]:
+    ) -> Iterator[Digested]:
         with translating(action), self._reading() as connection:
             index = self._index(connection, spec.module, where)
             index.sort(key=lambda entry: order(entry[0]))
-            connection.execution_options(compiled_cache=None)
-            column = self._ref_column(spec.module)
-            for start in range(0, len(index), self._chunk):
-                refs = [recnum for _key, recnum in index[start : start + self._chunk]]
-                with collector_paused():
-                    found = self._invoice_digests(connection, spec, _among(column, refs), refs)
-                for recnum in refs:
-                    entry = found.get(recnum)
-                    if entry is not None:  # deleted since the keys were read
-                        yield entry
+
+            def digests(where: ColumnElement[bool], refs: list[int]) -> dict[int, Digested]:
+                return self._invoice_digests(connection, spec, where, refs)
+
+            yield from self._in_chunks(connection, spec.module, index, digests)
 
     def _invoice_digests(
         self,
@@ -450,7 +464,7 @@ class SageReader:
         spec: _Invoices,
         where: ColumnElement[bool],
         refs: Sequence[int],
-    ) -> dict[int, tuple[str, int, str]]:
+    ) -> dict[int, Digested]:
         """``_invoices`` of a chunk as (key, record number, match digest), by record number."""
         shape = self._shape(spec.header)
         header = shape.table
@@ -471,7 +485,7 @@ class SageReader:
         )
         keys = RECORD_KEYS[spec.module]
         link = shape.names.index("usrdf1")
-        found: dict[int, tuple[str, int, str]] = {}
+        found: dict[int, Digested] = {}
         for recnum, gl_ref, row in headers:
             ref = int(recnum)
             gl_number = None if gl_ref is None else int(gl_ref)
