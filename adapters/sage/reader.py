@@ -434,29 +434,76 @@ class SageReader:
         """(key, record number, ``match_digest``) of each document ``stream`` gives, in the
         same order, made from the columns as read, without building the documents: what a
         reconcile pairs first, reading in full only the documents whose digests differ.
-        None for the modules it does not cover (every module but the invoices)."""
+        None for daily payroll (no record numbers: it is compared whole)."""
         _check_module(module)
-        spec = _INVOICES.get(module)
-        if spec is None:
+        if module == DAILY_PAYROLL:
             return None
         where = self._selection(module, period)
-        return self._digests(spec, where, order, _action(module, period))
+        return self._digests(module, where, order, _action(module, period))
 
     def _digests(
         self,
-        spec: _Invoices,
+        module: str,
         where: ColumnElement[bool] | None,
         order: Callable[[str], Any],
         action: str,
     ) -> Iterator[Digested]:
         with translating(action), self._reading() as connection:
-            index = self._index(connection, spec.module, where)
+            index = self._index(connection, module, where)
             index.sort(key=lambda entry: order(entry[0]))
 
             def digests(where: ColumnElement[bool], refs: list[int]) -> dict[int, Digested]:
-                return self._invoice_digests(connection, spec, where, refs)
+                spec = _INVOICES.get(module)
+                if spec is not None:
+                    return self._invoice_digests(connection, spec, where, refs)
+                if module == JOURNAL:
+                    return self._journal_digests(connection, where, refs)
+                return self._row_digests(connection, module, where)
 
-            yield from self._in_chunks(connection, spec.module, index, digests)
+            yield from self._in_chunks(connection, module, index, digests)
+
+    def _row_digests(
+        self, connection: Connection, module: str, where: ColumnElement[bool]
+    ) -> dict[int, Digested]:
+        """Documents of one row (clients, jobs, vendors, job cost) as ``digests`` gives them,
+        keyed as ``_masters`` and ``_job_costs`` key them."""
+        table_name = HEADER_TABLE[module]
+        shape = self._shape(table_name)
+        statement = select(shape.table.c.recnum, *shape.columns).where(where)
+        keys = RECORD_KEYS.get(module)
+        link = shape.names.index("usrdf1") if "usrdf1" in shape.names else None
+        found: dict[int, Digested] = {}
+        for recnums, *columns in self._batches(connection, statement):
+            for recnum, row in zip(recnums, shape.values(columns), strict=True):
+                ref = int(recnum)
+                if keys is None:  # job cost: keyed by its row
+                    key = job_cost_key(dict(zip(shape.names, row, strict=True)))
+                else:
+                    key = keys.key(ref, None if link is None else row[link])
+                found[ref] = (key, ref, values_digest([[row]]))
+        return found
+
+    def _journal_digests(
+        self, connection: Connection, where: ColumnElement[bool], refs: Sequence[int]
+    ) -> dict[int, Digested]:
+        """``_journal`` of a chunk as ``digests`` gives it, by record number."""
+        shape = self._shape("lgrtrn")
+        scope = and_(lgrtrn.c.srcnum == _JOURNAL_SOURCE, where)
+        statement = select(lgrtrn.c.recnum, *shape.columns).where(scope)
+        headers: list[tuple[Any, tuple[str | None, ...]]] = []
+        for recnums, *columns in self._batches(connection, statement):
+            headers.extend(zip(recnums, shape.values(columns), strict=True))
+        lines = self._children(
+            connection, "lgtnln", "linnum", _among(TABLES["lgtnln"].c.recnum, refs), True
+        )
+        keys = RECORD_KEYS[JOURNAL]
+        link = shape.names.index("usrdf1")
+        found: dict[int, Digested] = {}
+        for recnum, row in headers:
+            ref = int(recnum)
+            digest = values_digest([[row], lines.get(ref, ())])
+            found[ref] = (keys.key(ref, row[link]), ref, digest)
+        return found
 
     def _invoice_digests(
         self,

@@ -253,6 +253,23 @@ def test_pairing_digests_first_finds_what_reading_everything_finds(
         first = db.execute("SELECT * FROM acpinv ORDER BY recnum LIMIT 1").fetchone()
         assert first is not None
         db.execute("UPDATE acpinv SET invttl = invttl - 3 WHERE recnum = ?", (first[0],))
+        db.execute(
+            "UPDATE reccln SET clnnme = 'Renamed by hand' WHERE recnum = (SELECT MIN(recnum) FROM reccln)"
+        )
+        db.execute(
+            "UPDATE actpay SET vndnme = 'Renamed by hand' WHERE recnum = (SELECT MIN(recnum) FROM actpay)"
+        )
+        db.execute(
+            "UPDATE actrec SET jobnme = 'Renamed by hand' WHERE recnum = (SELECT MIN(recnum) FROM actrec)"
+        )
+        db.execute("DELETE FROM jobcst WHERE recnum = (SELECT MIN(recnum) FROM jobcst)")
+        db.execute(
+            "UPDATE jobcst SET cstamt = cstamt + 5 WHERE recnum = (SELECT MAX(recnum) FROM jobcst)"
+        )
+        journal = db.execute("SELECT MIN(recnum) FROM lgrtrn WHERE srcnum = 3").fetchone()[0]
+        db.execute(
+            "UPDATE lgtnln SET dbtamt = dbtamt + 1 WHERE recnum = ? AND linnum = 1", (journal,)
+        )
 
     def findings() -> list[tuple[str, str, str]]:
         with context(load_config(recon.config)) as ctx:
@@ -263,4 +280,6 @@ def test_pairing_digests_first_finds_what_reading_everything_finds(
     read_whole = findings()
 
     assert paired_first == read_whole
-    assert len({key for _m, _k, key in paired_first}) >= 5  # four edited, one keyed by hand
+    assert {module for module, _k, _key in paired_first} >= {
+        "ar_invoices", "clients", "vendors", "jobs", "job_cost", "journal"
+    }  # fmt: skip
