@@ -201,6 +201,11 @@ class SyntheticFeed:
         changed = self.plan.round_of(kind, index)
         return changed if 0 < changed <= self.state else 0
 
+    def fetch(self, kind: str, source_id: str) -> dict[str, Any] | None:
+        """Records are made page by page and not kept: none is fetched by id (the bench
+        sends no change notices)."""
+        return None
+
     def read(self, kind: str, raw: dict[str, Any]) -> Any:
         data = {k: v for k, v in raw.items() if k != "updated"}
         try:

@@ -260,7 +260,8 @@ def run_phase(template: Path, root: Path, phase: str, seconds: float, rate: floa
             )
             keys = {c: next(k for k in linked if k.endswith(str(c))) for c in customers}
             watcher = Watcher(sage)
-            changes, faults = 0, []
+            changes = 0
+            faults: list[dict[str, Any]] = []
             start = time.monotonic()
             while (elapsed := time.monotonic() - start) < seconds:
                 if phase == "faults" and not faults and elapsed > seconds / 3:
