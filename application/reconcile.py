@@ -8,7 +8,7 @@ from application.adopt import AdoptReport, adopt, ours
 from application.context import Context
 from domain.documents import DAILY_PAYROLL, MODULES, Document
 from domain.payroll import converted
-from domain.reconcile import MISSING, UNEXPECTED, Finding, diff, differing, merged
+from domain.reconcile import MISSING, UNEXPECTED, Finding, diff, may_differ, merged
 from domain.scope import in_scope
 
 
@@ -61,8 +61,8 @@ def reconcile(
             refs: set[int] | None = None
             if digests is not None:
                 # Only the key groups whose digests differ are read in full and merged.
-                keys, refs = differing(
-                    ctx.read_model.expected_digests(module, period), digests, ours_adopted
+                keys, refs = may_differ(
+                    module, ctx.read_model.expected_digests(module, period), digests, ours_adopted
                 )
             expected, problems = ctx.read_model.expected_stream(module, period, only=keys)
             actual = reader.stream(module, period, only=refs)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.documents import (
     AMOUNT_COLUMN,
@@ -26,6 +26,10 @@ from domain.documents import (
 )
 from domain.keys import ADJUSTMENT_MARK, adjusted_key, adjustment_number
 from domain.money import to_str
+
+T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 class FindingKind(StrEnum):
@@ -352,40 +356,23 @@ def merged(
     """
     for key, reason in sorted((unmapped or {}).items()):
         yield Finding(module, UNMAPPED, key, reason, None)
-    wanted = _groups(module, "expected", expected)
-    held = _groups(module, "actual", actual)
-    want = next(wanted, None)
-    have = next(held, None)
     rules = (in_scope, accepted, adopted)
-    while want is not None or have is not None:
-        if want is not None and (have is None or want[0] < have[0]):
-            if observe is not None:
-                observe(want[1], [])
-            yield from _settle(module, want[1], [], *rules)
-            want = next(wanted, None)
-        elif have is not None and (want is None or have[0] < want[0]):
-            if observe is not None:
-                observe([], have[1])
-            yield from _settle(module, [], have[1], *rules)
-            have = next(held, None)
-        elif want is not None and have is not None:
-            if observe is not None:
-                observe(want[1], have[1])
-            (one, *more), (other, *others) = want[1], have[1]
-            if not more and not others and one.key == other.key:
-                if not one.is_void and not other.is_void:
-                    # The usual case, as ``_settle`` takes it: one active document each side.
-                    yield from _compare(
-                        one, as_adopted(one, other) if one.key in adopted else other
-                    )
-                else:
-                    yield from _settle(module, want[1], have[1], *rules)
-            else:
-                yield from _settle(module, want[1], have[1], *rules)
-            want, have = next(wanted, None), next(held, None)
+    wanted = _groups(module, "expected", expected, _document_key)
+    held = _groups(module, "actual", actual, _document_key)
+    for mine, theirs in _side_by_side(wanted, held):
+        if observe is not None:
+            observe(mine, theirs)
+        if len(mine) == len(theirs) == 1 and mine[0].key == theirs[0].key:
+            one, other = mine[0], theirs[0]
+            if not one.is_void and not other.is_void:
+                # The usual case, as ``_settle`` takes it: one active document each side.
+                yield from _compare(one, as_adopted(one, other) if one.key in adopted else other)
+                continue
+        yield from _settle(module, mine, theirs, *rules)
 
 
-def differing(
+def may_differ(
+    module: str,
     expected: Iterable[tuple[str, str | None]],
     actual: Iterable[tuple[str, int, str | None]],
     adopted: Collection[str] = (),
@@ -395,68 +382,71 @@ def differing(
     streams sorted by ``position``: ``(key, match digest)`` expected, ``(key, record number,
     match digest)`` held. Left out are the groups holding one document each side under the
     same key with equal digests (``domain.documents.match_digest``), the key not adopted:
-    ``merged`` finds nothing in those."""
+    ``merged`` finds nothing in those. Raises ``OutOfOrder`` like ``merged``."""
     keys: set[str] = set()
     refs: set[int] = set()
-    wanted = _digest_groups(expected)
-    held = _digest_groups(actual)
-    want, have = next(wanted, None), next(held, None)
-    while want is not None or have is not None:
-        if want is not None and (have is None or want[0] < have[0]):
-            keys.update(item[0] for item in want[1])
-            want = next(wanted, None)
-        elif have is not None and (want is None or have[0] < want[0]):
-            refs.update(item[1] for item in have[1])
-            have = next(held, None)
-        elif want is not None and have is not None:
-            mine, theirs = want[1], have[1]
-            settled = (
-                len(mine) == len(theirs) == 1
-                and mine[0][0] == theirs[0][0]
-                and mine[0][1] is not None
-                and mine[0][1] == theirs[0][2]
-                and mine[0][0] not in adopted
-            )
-            if not settled:
-                keys.update(item[0] for item in mine)
-                refs.update(item[1] for item in theirs)
-            want, have = next(wanted, None), next(held, None)
+    wanted = _groups(module, "expected", expected, _entry_key)
+    held = _groups(module, "actual", actual, _entry_key)
+    for mine, theirs in _side_by_side(wanted, held):
+        settled = (
+            len(mine) == len(theirs) == 1
+            and mine[0][0] == theirs[0][0]
+            and mine[0][1] is not None
+            and mine[0][1] == theirs[0][2]
+            and mine[0][0] not in adopted
+        )
+        if not settled:
+            keys.update(entry[0] for entry in mine)
+            refs.update(entry[1] for entry in theirs)
     return keys, refs
 
 
-def _digest_groups(items: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-    """Digest entries (key first) grouped as ``_groups`` groups documents."""
-    group: list[tuple[Any, ...]] = []
-    last = ""
-    for item in items:
-        at = position(item[0])[0]
-        if group and at != last:
-            yield last, group
-            group = []
-        group.append(item)
-        last = at
-    if group:
-        yield last, group
+def _document_key(document: Document) -> str:
+    return document.key
+
+
+def _entry_key(entry: tuple[Any, ...]) -> str:
+    return str(entry[0])
+
+
+def _side_by_side(
+    wanted: Iterator[tuple[str, list[A]]], held: Iterator[tuple[str, list[B]]]
+) -> Iterator[tuple[list[A], list[B]]]:
+    """Two streams of groups sorted by key, paired key by key: a key one side lacks comes
+    with an empty list on that side."""
+    want, have = next(wanted, None), next(held, None)
+    while want is not None or have is not None:
+        if want is not None and (have is None or want[0] < have[0]):
+            yield want[1], []
+            want = next(wanted, None)
+        elif have is not None and (want is None or have[0] < want[0]):
+            yield [], have[1]
+            have = next(held, None)
+        elif want is not None and have is not None:
+            yield want[1], have[1]
+            want, have = next(wanted, None), next(held, None)
 
 
 def _groups(
-    module: str, side: str, documents: Iterable[Document]
-) -> Iterator[tuple[str, list[Document]]]:
-    """The documents of a sorted stream grouped by the key they stand under or adjust."""
-    group: list[Document] = []
+    module: str, side: str, items: Iterable[T], key_of: Callable[[T], str]
+) -> Iterator[tuple[str, list[T]]]:
+    """The items (documents, or digest entries) of a sorted stream grouped by the key they
+    stand under or adjust."""
+    group: list[T] = []
     last = ("", 0)
-    for document in documents:
-        at = position(document.key)
+    for item in items:
+        key = key_of(item)
+        at = position(key)
         if group and at != last:
             if at < last:
                 raise OutOfOrder(
                     f"{module}: expected the {side} documents sorted by key, got "
-                    f"{document.key!r} after {last[0]!r}"
+                    f"{key!r} after {last[0]!r}"
                 )
             if at[0] != last[0]:
                 yield last[0], group
                 group = []
-        group.append(document)
+        group.append(item)
         last = at
     if group:
         yield last[0], group
