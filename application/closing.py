@@ -73,9 +73,8 @@ def tie_outs(
         paired = PairedTieOuts(ctx)
         reconcile(ctx, period=period, adopting=False, observers=paired.observers())
     sage = ctx.sage()
-    scope = ours(ctx)
     model = ctx.read_model
-    counts = in_scope(DAILY_PAYROLL, ctx.mapping, scope)
+    counts = in_scope(DAILY_PAYROLL, ctx.mapping, paired.scope())
     expected = [d for d in model.expected_stream(DAILY_PAYROLL, period)[0] if not d.is_void]
     held = [d for d in sage.stream(DAILY_PAYROLL, period) if not d.is_void and counts(d)]
     ledger = books(ctx)
@@ -107,6 +106,13 @@ class PairedTieOuts:
         self.relief = _Relief()
         self._scope: Ours | None = None
 
+    def scope(self) -> Ours:
+        """What of Sage recon answers for, read once, at the merge (after the reconcile's
+        adoption)."""
+        if self._scope is None:
+            self._scope = ours(self.ctx)
+        return self._scope
+
     def observers(self) -> dict[str, Observe]:
         return {
             AR_INVOICES: self._observer(AR_INVOICES, self.ar.add),
@@ -122,10 +128,8 @@ class PairedTieOuts:
 
         def observe(expected: list[Document], held: list[Document]) -> None:
             nonlocal counts
-            if counts is None:  # at the merge: after the reconcile's adoption
-                if self._scope is None:
-                    self._scope = ours(self.ctx)
-                counts = in_scope(module, self.ctx.mapping, self._scope)
+            if counts is None:
+                counts = in_scope(module, self.ctx.mapping, self.scope())
             mine = [d for d in expected if not d.is_void]
             theirs = [d for d in held if not d.is_void and counts(d)]
             keys = dict.fromkeys(d.key for d in (*mine, *theirs))

@@ -103,11 +103,7 @@ class LinkedReader:
         if not linked:
             yield from self.reader.stream(module, period, only=only)
             return
-
-        def order(key: str) -> tuple[str, int]:
-            return position(linked.get(key, key))
-
-        for document in self.reader.stream(module, period, order, only=only):
+        for document in self.reader.stream(module, period, _under(linked), only=only):
             key = linked.get(document.key)
             yield document if key is None else relabel(document, key)
 
@@ -119,11 +115,7 @@ class LinkedReader:
         linked = self.links(module)
         if not linked:
             return self.reader.digests(module, period)
-
-        def order(key: str) -> tuple[str, int]:
-            return position(linked.get(key, key))
-
-        found = self.reader.digests(module, period, order)
+        found = self.reader.digests(module, period, _under(linked))
         if found is None:
             return None
         return ((linked[k], r, None) if k in linked else (k, r, d) for k, r, d in found)
@@ -149,6 +141,16 @@ class LinkedReader:
         if not linked:
             return documents
         return [relabel(d, linked[d.key]) if d.key in linked else d for d in documents]
+
+
+def _under(linked: dict[str, str]) -> Callable[[str], tuple[str, int]]:
+    """The order of Sage's keys as they are read: ``position`` of the key an adopted record
+    is read under (recon's), of its own key for the rest."""
+
+    def order(key: str) -> tuple[str, int]:
+        return position(linked.get(key, key))
+
+    return order
 
 
 def relabel(document: Document, key: str) -> Document:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, and_, select
 
 from domain.documents import Document, collector_paused
 from domain.reconcile import position
@@ -21,13 +21,7 @@ def expected_index(
 ) -> tuple[list[str], dict[str, str]]:
     """The keys of the documents of a module (and period) Sage should hold, by key, and the
     keys recon could not build a document for, with why."""
-    query = select(expected_document.c.key, expected_document.c.problem).where(
-        expected_document.c.module == module
-    )
-    if period is not None:
-        query = query.where(
-            (expected_document.c.period == period) | expected_document.c.period.is_(None)
-        )
+    query = select(expected_document.c.key, expected_document.c.problem).where(_of(module, period))
     keys: list[str] = []
     problems: dict[str, str] = {}
     with engine.connect() as conn:
@@ -80,13 +74,18 @@ def expected_digests(
     """(key, ``match_digest``) of the documents ``expected_stream`` gives for a module (and
     period), in its order: one narrow query, no document read."""
     query = select(expected_document.c.key, expected_document.c.match_digest).where(
-        expected_document.c.module == module, expected_document.c.body.is_not(None)
+        _of(module, period), expected_document.c.body.is_not(None)
     )
-    if period is not None:
-        query = query.where(
-            (expected_document.c.period == period) | expected_document.c.period.is_(None)
-        )
     with engine.connect() as conn:
         found = [(str(key), digest) for key, digest in conn.execute(query)]
     found.sort(key=lambda entry: order(entry[0]))
     return iter(found)
+
+
+def _of(module: str, period: str | None) -> ColumnElement[bool]:
+    """A module's documents, of ``period`` (and those bound to none) when given."""
+    selected = expected_document.c.module == module
+    if period is None:
+        return selected
+    in_period = (expected_document.c.period == period) | expected_document.c.period.is_(None)
+    return and_(selected, in_period)
