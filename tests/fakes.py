@@ -381,3 +381,16 @@ def restarted(ctx: Context, sink: FakeSink | None = None) -> Context:
     )
     new.catch_up()
     return new
+
+
+def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path (keys and list indexes) into a decoded JSON value, the value itself left
+    out: the places a test can damage a payload at."""
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += json_paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += json_paths(inner, (*prefix, index))
+    return found

@@ -29,6 +29,7 @@ from simulator import jsonio
 from simulator.model import World
 from simulator.partsledger import PlRenderer
 from simulator.scenario import PL_CORRUPTIBLE_KINDS, advance, corrupt, generate
+from tests.fakes import json_paths
 
 KINDS = ("vendor", "item", "warehouse", "purchase_order", "receipt", "bill")
 SNAPSHOTS = (Vendor, Item, Warehouse, PurchaseOrder, ShipmentReceipt, VendorBill)
@@ -327,19 +328,8 @@ def test_arbitrary_json_parses_or_raises_payload_error(kind: str, raw: Any) -> N
     updated_of(raw)
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found += _paths(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found += _paths(inner, (*prefix, index))
-    return found
-
-
-TARGETS = [("bill", path) for path in _paths(BILL)] + [
-    ("purchase_order", path) for path in _paths(PURCHASE_ORDER)
+TARGETS = [("bill", path) for path in json_paths(BILL)] + [
+    ("purchase_order", path) for path in json_paths(PURCHASE_ORDER)
 ]
 
 

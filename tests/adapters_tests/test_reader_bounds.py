@@ -25,6 +25,7 @@ from domain.money import cents
 from domain.source import Invoice, JobItem, PayloadError, Snapshot, VendorBill, to_payload
 from tests.adapters_tests.test_partsledger_reader import BILL, PURCHASE_ORDER
 from tests.adapters_tests.test_servicetrade_reader import CLOCK_EVENT, INVOICE, JOB_ITEM
+from tests.fakes import json_paths
 
 TZ = "America/New_York"
 COMPANY: dict[str, Any] = {
@@ -268,24 +269,13 @@ hostile_values = st.recursive(
 )
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found += _paths(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found += _paths(inner, (*prefix, index))
-    return found
-
-
 TARGETS = [
     *(("servicetrade", kind, record, path) for kind, record in
       (("invoice", INVOICE), ("jobitem", JOB_ITEM), ("clockevent", CLOCK_EVENT), ("company", COMPANY))
-      for path in _paths(record)),
+      for path in json_paths(record)),
     *(("partsledger", kind, record, path) for kind, record in
       (("bill", BILL), ("purchase_order", PURCHASE_ORDER))
-      for path in _paths(record)),
+      for path in json_paths(record)),
 ]  # fmt: skip
 
 

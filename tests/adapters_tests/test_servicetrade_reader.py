@@ -28,6 +28,7 @@ from simulator import jsonio
 from simulator.model import World
 from simulator.render import Renderer
 from simulator.scenario import CORRUPTIBLE_KINDS, advance, corrupt, generate
+from tests.fakes import json_paths
 
 TZ = "America/New_York"
 KINDS = ("company", "location", "user", "job", "invoice", "jobitem", "clockevent")
@@ -388,20 +389,9 @@ def test_arbitrary_json_parses_or_raises_payload_error(kind: str, raw: Any) -> N
     assert_parses_or_rejects(kind, raw)
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found += _paths(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            found += _paths(inner, (*prefix, index))
-    return found
-
-
-INVOICE_PATHS = _paths(INVOICE)
-USAGE_PATHS = [("jobitem", path) for path in _paths(JOB_ITEM)] + [
-    ("clockevent", path) for path in _paths(CLOCK_EVENT)
+INVOICE_PATHS = json_paths(INVOICE)
+USAGE_PATHS = [("jobitem", path) for path in json_paths(JOB_ITEM)] + [
+    ("clockevent", path) for path in json_paths(CLOCK_EVENT)
 ]
 
 
