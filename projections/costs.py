@@ -47,7 +47,13 @@ from projections.links import TOPICS as LINK_TOPICS
 from projections.links import next_free, number_kind, records_before, renumber, taken
 from projections.rows import document_row, problem_row, replace_documents
 from projections.sources import TOPICS
-from projections.tables import expected_document, sage_number, sage_taken, source_state
+from projections.tables import (
+    among,
+    expected_document,
+    sage_number,
+    sage_taken,
+    source_state,
+)
 
 MODULES = (VENDORS, AP_INVOICES, JOURNAL, JOB_COST, DAILY_PAYROLL)
 #: The source kinds whose changes this projection derives documents from.
@@ -139,7 +145,7 @@ class _Costs:
         for start in range(0, len(record_ids), 500):
             touched.extend(
                 self._rows(
-                    source_state.c.record_id.in_(record_ids[start : start + 500])
+                    among(self.conn, source_state.c.record_id, record_ids[start : start + 500])
                     & source_state.c.kind.in_(COST_KINDS)
                 )
             )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Connection, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from projections.tables import ingest_cursor, ingest_seen, ingest_stamp, upsert
+from projections.tables import among, ingest_cursor, ingest_seen, ingest_stamp, upsert
 
 _CHUNK = 500
 
@@ -86,7 +86,7 @@ def seen_before(
         query = select(ingest_seen.c.source_id, ingest_seen.c.first_updated).where(
             ingest_seen.c.system == system,
             ingest_seen.c.kind == kind,
-            ingest_seen.c.source_id.in_(ids[start : start + _CHUNK]),
+            among(conn, ingest_seen.c.source_id, ids[start : start + _CHUNK]),
         )
         found.update((i, u) for i, u in conn.execute(query))
     return found
@@ -100,7 +100,7 @@ def stamps(conn: Connection, system: str, kind: str, source_ids: Iterable[str]) 
         query = select(ingest_stamp.c.source_id, ingest_stamp.c.updated).where(
             ingest_stamp.c.system == system,
             ingest_stamp.c.kind == kind,
-            ingest_stamp.c.source_id.in_(ids[start : start + _CHUNK]),
+            among(conn, ingest_stamp.c.source_id, ids[start : start + _CHUNK]),
         )
         found.update((i, int(u)) for i, u in conn.execute(query))
     return found

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, func, select
 from domain.adoption import Adoption, TakenNumbers
 from domain.documents import CLIENTS, JOBS, VENDORS
 from domain.ports import StoredEvent
-from projections.tables import sage_link, sage_number, sage_taken, source_state, upsert
+from projections.tables import among, sage_link, sage_number, sage_taken, source_state, upsert
 
 LINKED = f"{Adoption.__module__}:Adoption.Linked"
 NOTED = f"{TakenNumbers.__module__}:TakenNumbers.Noted"
@@ -104,7 +104,8 @@ def renumber(conn: Connection, event: StoredEvent) -> bool:
     for start in range(0, len(numbers), 500):
         gone += conn.execute(
             delete(sage_number).where(
-                sage_number.c.kind == kind, sage_number.c.number.in_(numbers[start : start + 500])
+                sage_number.c.kind == kind,
+                among(conn, sage_number.c.number, numbers[start : start + 500]),
             )
         ).rowcount
     return gone > 0

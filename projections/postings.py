@@ -13,7 +13,7 @@ from domain.money import to_str
 from domain.ports import StoredEvent
 from domain.posting import CONFIRMED as STATE_CONFIRMED
 from domain.posting import OPEN_STATES, REJECTED, VOID, Posting, Resolution
-from projections.tables import posting, resolution, upsert
+from projections.tables import among, posting, resolution, upsert
 
 _P = f"{Posting.__module__}:Posting"
 _R = f"{Resolution.__module__}:Resolution"
@@ -93,7 +93,7 @@ class PostingsProjection:
         resolutions: dict[str, dict[str, Any]] = {}
         for table, store in ((posting, postings), (resolution, resolutions)):
             ids = {e.originator_id for e in mine}
-            for found in conn.execute(select(table).where(table.c.id.in_(ids))).mappings():
+            for found in conn.execute(select(table).where(among(conn, table.c.id, ids))).mappings():
                 store[found["id"]] = dict(found)
         for e in mine:
             s = e.state

@@ -48,6 +48,7 @@ from projections.links import number_kind, records_before, renumber, taken
 from projections.rows import document_row, problem_row, replace_documents
 from projections.sources import TOPICS
 from projections.tables import (
+    among,
     expected_document,
     location_tax,
     records,
@@ -139,7 +140,7 @@ class _Derivation:
                 select(source_state).where(
                     source_state.c.system == SERVICETRADE,
                     source_state.c.kind == kind,
-                    source_state.c.source_id.in_(chunk),
+                    among(self.conn, source_state.c.source_id, chunk),
                 )
             )
             for source_id in chunk:
@@ -168,7 +169,9 @@ class _Derivation:
                 self._remember(
                     select(source_state).where(
                         source_state.c.kind == kind,
-                        getattr(source_state.c, column).in_(items[start : start + 500]),
+                        among(
+                            self.conn, getattr(source_state.c, column), items[start : start + 500]
+                        ),
                     )
                 )
             )
@@ -182,7 +185,7 @@ class _Derivation:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             query = select(sage_number.c.source_id, sage_number.c.number).where(
-                sage_number.c.kind == kind, sage_number.c.source_id.in_(chunk)
+                sage_number.c.kind == kind, among(self.conn, sage_number.c.source_id, chunk)
             )
             for source_id, found in self.conn.execute(query):
                 self.numbers[(kind, source_id)] = int(found)
@@ -223,7 +226,7 @@ class _Derivation:
             touched.extend(
                 self._remember(
                     select(source_state).where(
-                        source_state.c.record_id.in_(record_ids[start : start + 500])
+                        among(self.conn, source_state.c.record_id, record_ids[start : start + 500])
                     )
                 )
             )
@@ -273,7 +276,7 @@ class _Derivation:
         held = {
             row.location_id: (row.tax_group, row.taxable)
             for row in self.conn.execute(
-                select(location_tax).where(location_tax.c.location_id.in_(ids))
+                select(location_tax).where(among(self.conn, location_tax.c.location_id, ids))
             )
         }
         now: dict[str, tuple[str, bool]] = {}
@@ -301,7 +304,7 @@ class _Derivation:
                 select(expected_document.c.source_id).where(
                     expected_document.c.module == CLIENTS,
                     expected_document.c.source_kind == "company",
-                    expected_document.c.source_id.in_(ids),
+                    among(self.conn, expected_document.c.source_id, ids),
                 )
             )
         }

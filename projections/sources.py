@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select
 from domain.ports import StoredEvent
 from domain.records import Known, SourceRecord
 from domain.source import ACCOUNTABLE_INVOICE_STATUSES
-from projections.tables import records, source_state, upsert
+from projections.tables import among, records, source_state, upsert
 
 OBSERVED = f"{SourceRecord.__module__}:SourceRecord.Observed"
 QUARANTINED = f"{SourceRecord.__module__}:SourceRecord.Quarantined"
@@ -61,7 +61,7 @@ class SourcesProjection:
         ids = {e.originator_id for e in mine if e.topic not in (OBSERVED, QUARANTINED)}
         rows: dict[str, dict[str, Any]] = {}
         if ids:
-            query = select(source_state).where(source_state.c.record_id.in_(ids))
+            query = select(source_state).where(among(conn, source_state.c.record_id, ids))
             rows = {found["record_id"]: found for found in records(conn, query)}
         for e in mine:
             s = e.state
@@ -117,7 +117,7 @@ def known(conn: Connection, system: str, kind: str, source_ids: Iterable[str]) -
         ).where(
             source_state.c.system == system,
             source_state.c.kind == kind,
-            source_state.c.source_id.in_(chunk),
+            among(conn, source_state.c.source_id, chunk),
         )
         for source_id, version, digest in conn.execute(query):
             result[source_id] = Known(version, digest)

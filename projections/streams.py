@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Engine, and_, select
 
 from domain.documents import Document, collector_paused
 from domain.reconcile import position
-from projections.tables import expected_document
+from projections.tables import among, expected_document
 
 #: Documents read per query: the keys of a chunk are bound as parameters.
 CHUNK = 1_000
@@ -49,7 +49,7 @@ def expected_stream(
                 expected_document.c.key, expected_document.c.period, expected_document.c.body
             ).where(
                 expected_document.c.module == module,
-                expected_document.c.key.in_(chunk),
+                among(conn, expected_document.c.key, chunk),
                 expected_document.c.body.is_not(None),
             )
             found: dict[str, Document] = {}

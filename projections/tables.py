@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Connection,
     Index,
     Integer,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -217,27 +220,31 @@ def records(conn: Connection, query: Select[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in result.all()]
 
 
+def among(conn: Connection, column: Column[Any], values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``, for the hundreds of ids a page asks for at once.
+
+    PostgreSQL gets the values as one array (``column = ANY(%s)``): a statement of the same text
+    whatever their number, which psycopg parses once. Expanded into an ``IN`` list, every
+    chunk's statement was a new text of some 500 bind casts to render and parse (a sixth of a
+    PostgreSQL rebuild). SQLite has no arrays and takes the list.
+    """
+    if conn.dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(list(values))
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, replacing those whose primary key exists (SQLite and PostgreSQL).
 
     For the tables of this module, whose columns hold str, int, bool or None as they are
-    (sealed columns sealed first). Every row has every column of the first.
+    (sealed columns sealed first). Every row has every column of the first; of rows with the
+    same primary key, the last is kept.
     """
     if not rows:
         return
-    dialect = conn.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
     keys = [c.name for c in table.primary_key.columns]
-    columns = rows[0].keys()
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={c: statement.excluded[c] for c in columns if c not in keys},
-    )
-    # One executemany straight on the driver: projection tables hold only values the drivers
-    # take as they are (str, int, bool, None), and SQLAlchemy's per-row parameter processing
-    # cost a fifth of writing a page of projection rows.
-    compiled = statement.compile(dialect=conn.dialect)
+    columns = list(rows[0].keys())
     sealing = [
         (c.name, seal)
         for c in table.columns
@@ -247,6 +254,43 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> No
     ]
     if sealing:  # only with store.cipher_key: sealed columns are sealed here, as SQLAlchemy would
         rows = [{**row, **{name: seal(row[name]) for name, seal in sealing}} for row in rows]
-    names = compiled.positiontup  # positional paramstyles (SQLite); None for named (psycopg)
-    params = list(rows) if names is None else [tuple(row[n] for n in names) for row in rows]
-    conn.exec_driver_sql(compiled.string, params)
+    if conn.dialect.name == "postgresql":
+        _upsert_arrays(conn, table, keys, columns, rows)
+        return
+    statement = sqlite.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: statement.excluded[c] for c in columns if c not in keys},
+    )
+    # One executemany straight on the driver: projection tables hold only values the drivers
+    # take as they are (str, int, bool, None), and SQLAlchemy's per-row parameter processing
+    # cost a fifth of writing a page of projection rows.
+    compiled = statement.compile(dialect=conn.dialect)
+    names = compiled.positiontup or ()
+    conn.exec_driver_sql(compiled.string, [tuple(row[n] for n in names) for row in rows])
+
+
+def _upsert_arrays(
+    conn: Connection,
+    table: Table,
+    keys: list[str],
+    columns: list[str],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """PostgreSQL: the rows as one array per column, unnested by one statement.
+
+    A pipelined executemany still costs the server a statement per row; one ``INSERT ...
+    SELECT FROM unnest(...)`` of a whole chunk costs one. A statement may not update a row
+    twice, so the last row of each key is the one sent.
+    """
+    last = {tuple(row[k] for k in keys): row for row in rows}
+    name = conn.dialect.identifier_preparer.quote
+    kinds = [table.c[c].type.compile(dialect=conn.dialect) for c in columns]
+    unnest = ", ".join(f"%s::{kind}[]" for kind in kinds)
+    updates = ", ".join(f"{name(c)} = EXCLUDED.{name(c)}" for c in columns if c not in keys)
+    conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    statement = (
+        f"INSERT INTO {name(table.name)} ({', '.join(map(name, columns))}) "
+        f"SELECT * FROM unnest({unnest}) ON CONFLICT ({', '.join(map(name, keys))}) {conflict}"
+    )
+    conn.exec_driver_sql(statement, tuple([row[c] for row in last.values()] for c in columns))
