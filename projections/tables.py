@@ -286,7 +286,9 @@ def _upsert_arrays(
     last = {tuple(row[k] for k in keys): row for row in rows}
     name = conn.dialect.identifier_preparer.quote
     kinds = [table.c[c].type.compile(dialect=conn.dialect) for c in columns]
-    unnest = ", ".join(f"%s::{kind}[]" for kind in kinds)
+    # %b: sent in binary, so text goes as it is (a text array escapes every quote of every
+    # document body, through a regular expression per element)
+    unnest = ", ".join(f"%b::{kind}[]" for kind in kinds)
     updates = ", ".join(f"{name(c)} = EXCLUDED.{name(c)}" for c in columns if c not in keys)
     conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
     statement = (
