@@ -315,9 +315,13 @@ class Bench:
     @property
     def floor_url(self) -> str:
         """A second, empty store of the same kind, for the floor phase."""
+        return self.scratch_url("floor")
+
+    def scratch_url(self, name: str) -> str:
+        """An empty store of the same kind beside the run's (``floor``, ``record``)."""
         if not self.store:
-            return f"sqlite:///{self.workdir / 'floor.db'}"
-        return self.store + "_floor"
+            return f"sqlite:///{self.workdir / (name + '.db')}"
+        return f"{self.store}_{name}"
 
     def phase(self, name: str) -> None:
         gc.collect()
@@ -423,6 +427,66 @@ def raw_scan(bench: Bench) -> None:
     bench.record(
         "raw_sqlite_scan",
         {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)},
+    )
+
+
+def decode(bench: Bench) -> None:
+    """The whole log read as a rebuild reads it (``Store.read``: a page of 1,000 events at a
+    time, each event's state decoded), and nothing applied: what any rebuild spends before its
+    projections do anything."""
+    store = Store(bench.store_url)
+    try:
+        bench.phase("decode")
+        events = after = 0
+        started, cpu = time.perf_counter(), time.process_time()
+        while page := store.read(after, 1000):
+            events += len(page)
+            after = page[-1].position
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        store.close()
+    bench.record(
+        "decode",
+        {
+            "events": events,
+            "seconds": round(seconds, 3),
+            "events_per_s": round(events / seconds),
+            "cpu_seconds": round(cpu, 2),
+        },
+    )
+
+
+def record(bench: Bench) -> None:
+    """The ingest's events recorded again through ``Store.record`` into a fresh store of the
+    same kind, 1,000 per call as ingest records a page, from events already made (read back
+    and mapped before the clock starts): what ingest spends recording alone, against the
+    ``floor`` of inserting the same rows raw."""
+    url = bench.scratch_url("record")
+    if bench.store:
+        recreate_database(url)
+    else:
+        Path(url[len("sqlite:///") :]).unlink(missing_ok=True)
+    source, target = Store(bench.store_url), Store(url)
+    try:
+        bench.phase("record")
+        events = 0
+        seconds = 0.0
+        after = 0
+        while notifications := source.recorder.select_notifications(
+            start=after, limit=1000, inclusive_of_start=False
+        ):
+            after = notifications[-1].id
+            batch: list[Any] = [source.mapper.to_domain_event(n) for n in notifications]
+            started = time.perf_counter()
+            target.record(batch)
+            seconds += time.perf_counter() - started
+            events += len(batch)
+    finally:
+        source.close()
+        target.close()
+    bench.record(
+        "record",
+        {"events": events, "seconds": round(seconds, 3), "events_per_s": round(events / seconds)},
     )
 
 
@@ -789,6 +853,10 @@ def run_phase(bench: Bench, name: str, plan: Plan, sage_rows: int) -> None:
         raw_scan(bench)
     elif name == "floor":
         floor(bench)
+    elif name == "decode":
+        decode(bench)
+    elif name == "record":
+        record(bench)
     elif name == "sandbox_setup":
         sandbox_setup(bench)
     elif name == "sage_rows_setup":
@@ -822,19 +890,28 @@ PHASES = (
     "replay",
     "scan",
     "floor",
+    "decode",
+    "record",
     "sandbox_setup",
     "reconcile",
     "sage_rows_setup",
     "reconcile_sage_rows",
     "report_sage_rows",
 )
-MAIN_PHASES = PHASES[:6]
+MAIN_PHASES = PHASES[:8]
 #: The phases that run on the ``--store`` given (the others need the SQLite sandbox setup).
-STORE_PHASES = ("ingest", "replay", "scan", "floor")
-#: Each phase's throughput and the floor it is measured against (same run, same store).
+STORE_PHASES = ("ingest", "replay", "scan", "floor", "decode", "record")
+#: Each ratio of ``vs_floor``: a phase's throughput over another's, measured in the same run
+#: on the same store. ``ingest`` and ``replay`` are the issue's targets; ``decode`` and
+#: ``record`` show how much of each floor recon's reading and recording of events alone
+#: leave (a rebuild cannot outrun ``decode``, nor ingest ``record``).
 FLOORS = {
-    "ingest": ("source_changes_per_s", "floor"),
-    "replay": ("events_per_s", "raw_sqlite_scan"),
+    "ingest": ("ingest", "source_changes_per_s", "floor", "rows_per_s"),
+    "replay": ("replay", "events_per_s", "raw_sqlite_scan", "rows_per_s"),
+    "decode": ("decode", "events_per_s", "raw_sqlite_scan", "rows_per_s"),
+    "record": ("record", "events_per_s", "floor", "rows_per_s"),
+    "replay_vs_decode": ("replay", "events_per_s", "decode", "events_per_s"),
+    "ingest_vs_record": ("ingest", "source_changes_per_s", "record", "events_per_s"),
 }
 
 
@@ -910,9 +987,9 @@ def main() -> None:
     if args.against:
         result["vs_against"] = ratios(result, json.loads(args.against.read_text()), same=True)
     print(json.dumps(result, indent=2))
-    for phase, ratio in result["vs_floor"].items():
-        _figure, under = FLOORS[phase]
-        print(f"{phase}: {ratio}x its floor ({under})", file=sys.stderr)
+    for ratio_name, ratio in result["vs_floor"].items():
+        phase, _figure, under, _under_figure = FLOORS[ratio_name]
+        print(f"{phase}: {ratio}x {under}", file=sys.stderr)
     for phase, ratio in result.get("vs_against", {}).items():
         print(f"{phase}: {ratio}x the run in {args.against}", file=sys.stderr)
 
@@ -921,16 +998,19 @@ def ratios(run: dict[str, Any], other: dict[str, Any], same: bool = False) -> di
     """Each phase's throughput over its floor's in ``other`` (``same``: over the same
     phase's in ``other``); phases either run lacks are left out."""
     found: dict[str, float] = {}
-    for phase, (figure, under) in FLOORS.items():
-        pairs = [(phase, figure), (phase if same else under, figure if same else "rows_per_s")]
-        (name, key), (other_name, other_key) = pairs
-        if name in run and other_name in other:
-            found[phase] = round(run[name][key] / other[other_name][other_key], 4)
-    if same and "raw_sqlite_scan" in run and "raw_sqlite_scan" in other:
-        scan = run["raw_sqlite_scan"]["rows_per_s"] / other["raw_sqlite_scan"]["rows_per_s"]
-        found["scan"] = round(scan, 4)
-    if same and "floor" in run and "floor" in other:
-        found["floor"] = round(run["floor"]["rows_per_s"] / other["floor"]["rows_per_s"], 4)
+    if same:
+        pairs = {
+            name: (phase, figure, phase, figure)
+            for name, (phase, figure, _under, _under_figure) in FLOORS.items()
+            if name == phase
+        }
+        pairs["scan"] = ("raw_sqlite_scan", "rows_per_s", "raw_sqlite_scan", "rows_per_s")
+        pairs["floor"] = ("floor", "rows_per_s", "floor", "rows_per_s")
+    else:
+        pairs = FLOORS
+    for name, (phase, figure, under, under_figure) in pairs.items():
+        if phase in run and under in other:
+            found[name] = round(run[phase][figure] / other[under][under_figure], 4)
     return found
 
 
