@@ -12,7 +12,7 @@ import pytest
 
 from adapters.servicetrade.reader import read_record, source_id_of, updated_of
 from application.context import Context
-from application.ingest import CLOCK_SKEW, ingest, ingest_ids
+from application.ingest import BATCH, CLOCK_SKEW, ingest, ingest_ids
 from domain import bounds
 from domain.records import REASON_BYTES, raw_text
 from domain.source import SERVICETRADE, PayloadError, Snapshot
@@ -156,6 +156,24 @@ def test_an_invalid_copy_then_a_valid_one_with_the_same_stamp_is_still_a_duplica
 
     assert run(ctx, feed).rejected["company"] == 2
     assert "came twice" in rejections(ctx)["1"]["rejection"]
+
+
+def test_a_page_larger_than_a_batch_is_recorded_whole_and_its_duplicates_still_found(
+    ctx: Context,
+) -> None:
+    # ingest decides, records and projects a page BATCH records at a time: a record whose two
+    # copies fall in different batches of one page is still a duplicate in one fetch
+    others = [company(f"Co {i}", NOW - 10, i) for i in range(2, BATCH + 2)]
+    feed = WireFeed()
+    feed.serve("company", [company("One", NOW - 10), *others, company("Two", NOW - 10)])
+
+    report = run(ctx, feed)
+
+    assert report.fetched["company"] == BATCH + 2
+    # every record, and the quarantine of the one that came twice
+    assert report.appended["company"] == BATCH + 2 and report.rejected["company"] == 1
+    assert "came twice" in rejections(ctx)["1"]["rejection"]
+    assert ctx.read_model.cursor(SERVICETRADE, "company") == NOW - 10
 
 
 def test_the_same_payload_twice_in_a_fetch_is_no_duplicate(ctx: Context) -> None:
