@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
@@ -132,6 +132,33 @@ _INVOICES = {
     ),
     AP_INVOICES: _Invoices(AP_INVOICES, "acpinv", "actper", (("apivln", "linnum"),)),
 }
+
+
+@dataclass(slots=True)
+class _ReadInvoices:
+    """Invoices of one read: each header as (recnum, lgrrec, postyr, period, ttlpad, row), by
+    recnum, and the rows of the other tables by the number that groups them."""
+
+    spec: _Invoices
+    headers: list[tuple[Any, ...]]
+    lines: list[dict[int, tuple[Any, ...]]] = field(default_factory=list)
+    gl: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    gl_lines: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+
+    def tables(self, header: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """An invoice's rows table by table: header, grid tables in ``spec.lines`` order, GL
+        transaction, GL lines (the order of ``COLUMNS``, which ``values_digest`` follows)."""
+        ref, gl_ref = int(header[0]), header[1]
+        gl_number = None if gl_ref is None else int(gl_ref)
+        no_rows: tuple[Any, ...] = ()
+        return [
+            (header[5],),
+            *(by_parent.get(ref, no_rows) for by_parent in self.lines),
+            self.gl.get(gl_number, no_rows) if gl_number is not None else no_rows,
+            self.gl_lines.get(gl_number, no_rows) if gl_number is not None else no_rows,
+        ]
+
+
 #: The columns each period-bound module filters its period on: (table, year, period).
 _PERIOD_COLUMNS = {
     AR_INVOICES: ("acrinv", "postyr", "actper"),
@@ -513,36 +540,13 @@ class SageReader:
         refs: Sequence[int],
     ) -> dict[int, Digested]:
         """``_invoices`` of a chunk as (key, record number, match digest), by record number."""
-        shape = self._shape(spec.header)
-        header = shape.table
-        statement = select(header.c.recnum, header.c.lgrrec, *shape.columns).where(where)
-        headers: list[tuple[Any, Any, tuple[str | None, ...]]] = []
-        for recnums, gl_refs, *columns in self._batches(connection, statement):
-            headers.extend(zip(recnums, gl_refs, shape.values(columns), strict=True))
-        gl_numbers = sorted({int(gl_ref) for _r, gl_ref, _row in headers if gl_ref})
-        lines = [
-            self._children(
-                connection, table_name, order, _among(TABLES[table_name].c.recnum, refs), True
-            )
-            for table_name, order in spec.lines
-        ]
-        gl = self._children(connection, "lgrtrn", None, _among(lgrtrn.c.recnum, gl_numbers), True)
-        gl_lines = self._children(
-            connection, "lgtnln", "linnum", _among(TABLES["lgtnln"].c.recnum, gl_numbers), True
-        )
+        read = self._read_invoices(connection, spec, where, refs, as_values=True)
         keys = RECORD_KEYS[spec.module]
-        link = shape.names.index("usrdf1")
+        link = self._shape(spec.header).names.index("usrdf1")
         found: dict[int, Digested] = {}
-        for recnum, gl_ref, row in headers:
-            ref = int(recnum)
-            gl_number = None if gl_ref is None else int(gl_ref)
-            values = [
-                [row],
-                *(by_parent.get(ref, ()) for by_parent in lines),
-                gl.get(gl_number, ()) if gl_number is not None else (),
-                gl_lines.get(gl_number, ()) if gl_number is not None else (),
-            ]
-            found[ref] = (keys.key(ref, row[link]), ref, values_digest(values))
+        for header in read.headers:
+            ref, row = int(header[0]), header[5]
+            found[ref] = (keys.key(ref, row[link]), ref, values_digest(read.tables(header)))
         return found
 
     def keys(self, module: str, period: str | None = None) -> set[str]:
@@ -994,23 +998,26 @@ class SageReader:
                 start = end
         return {int(parent): tuple(rows) for parent, rows in groups.items()}
 
-    def _invoices(
+    def _read_invoices(
         self,
         connection: Connection,
         spec: _Invoices,
         where: ColumnElement[bool] | None,
-        refs: Sequence[int] | None = None,
-    ) -> list[Document]:
-        """Receivable or payable invoices: header, grid tables, and the GL transaction whose
-        recnum the header's ``lgrrec`` names (docs/sage.md, choice 1)."""
+        refs: Sequence[int] | None,
+        as_values: bool,
+    ) -> _ReadInvoices:
+        """Receivable or payable invoices as read: header, grid tables, and the GL transaction
+        whose recnum the header's ``lgrrec`` names (docs/sage.md, choice 1); each row as
+        ``_RowShape.rows`` gives it, or with ``as_values`` as ``_RowShape.values`` does.
+        ``refs``: a chunk of a stream, by its record numbers (else all ``where`` selects)."""
         shape = self._shape(spec.header)
         header = shape.table
         statement = select(
-            header.c.recnum.label("sage_ref"),
-            header.c.lgrrec.label("gl_ref"),
-            header.c.postyr.label("year"),
-            header.c[spec.period].label("number"),
-            header.c.ttlpad.label("paid"),
+            header.c.recnum,
+            header.c.lgrrec,
+            header.c.postyr,
+            header.c[spec.period],
+            header.c.ttlpad,
             *shape.columns,
         )
         invoice_ids = select(header.c.recnum)
@@ -1019,49 +1026,56 @@ class SageReader:
             statement = statement.where(where)
             invoice_ids = invoice_ids.where(where)
             gl_ids = gl_ids.where(where)
-        headers: list[tuple[Any, Any, Any, Any, Any, Row]] = []
+        headers: list[tuple[Any, ...]] = []
         for recnums, gl_refs, years, numbers, paid, *columns in self._batches(
             connection, statement
         ):
-            headers.extend(
-                zip(recnums, gl_refs, years, numbers, paid, shape.rows(columns), strict=True)
-            )
+            rows = shape.values(columns) if as_values else shape.rows(columns)
+            headers.extend(zip(recnums, gl_refs, years, numbers, paid, rows, strict=True))
+        headers.sort(key=lambda header_row: header_row[0])
+        read = _ReadInvoices(spec, headers)
         if not headers:
-            return []
+            return read
         gl_numbers = sorted({int(header_row[1]) for header_row in headers if header_row[1]})
 
         def of_invoices(column: Any) -> ColumnElement[bool] | None:
-            if refs is not None:  # a chunk of a stream: by its record numbers
+            if refs is not None:
                 return _among(column, refs)
             return None if where is None else column.in_(invoice_ids)
 
         def of_gl(column: Any) -> ColumnElement[bool]:
             return column.in_(gl_ids) if refs is None else _among(column, gl_numbers)
 
-        lines = {
-            table_name: self._children(
-                connection, table_name, order, of_invoices(TABLES[table_name].c.recnum)
-            )
-            for table_name, order in spec.lines
-        }
-        gl = self._children(connection, "lgrtrn", None, of_gl(lgrtrn.c.recnum))
-        gl_lines = self._children(connection, "lgtnln", "linnum", of_gl(TABLES["lgtnln"].c.recnum))
+        read.lines = [
+            self._children(connection, name, order, of_invoices(TABLES[name].c.recnum), as_values)
+            for name, order in spec.lines
+        ]
+        read.gl = self._children(connection, "lgrtrn", None, of_gl(lgrtrn.c.recnum), as_values)
+        read.gl_lines = self._children(
+            connection, "lgtnln", "linnum", of_gl(TABLES["lgtnln"].c.recnum), as_values
+        )
+        return read
+
+    def _invoices(
+        self,
+        connection: Connection,
+        spec: _Invoices,
+        where: ColumnElement[bool] | None,
+        refs: Sequence[int] | None = None,
+    ) -> list[Document]:
+        """Receivable or payable invoices as documents (``_read_invoices``)."""
+        read = self._read_invoices(connection, spec, where, refs, as_values=False)
         keys = RECORD_KEYS[spec.module]
+        names = (spec.header, *(name for name, _order in spec.lines), "lgrtrn", "lgtnln")
         documents = []
-        headers.sort(key=lambda header_row: header_row[0])
-        for recnum, gl_ref, year, number, paid, row in headers:
+        for header in read.headers:
+            recnum, _gl_ref, year, number, paid, row = header
             ref = int(recnum)
-            gl_number = None if gl_ref is None else int(gl_ref)
-            tables: dict[str, tuple[Row, ...]] = {spec.header: (row,)}
-            for table_name, _order in spec.lines:
-                tables[table_name] = lines[table_name].get(ref, ())
-            tables["lgrtrn"] = gl.get(gl_number, ()) if gl_number is not None else ()
-            tables["lgtnln"] = gl_lines.get(gl_number, ()) if gl_number is not None else ()
             documents.append(
                 Document(
                     spec.module,
                     keys.key(ref, row["usrdf1"]),
-                    tables,
+                    dict(zip(names, read.tables(header), strict=True)),
                     period=None
                     if year is None or number is None
                     else period_text(int(year), int(number)),
