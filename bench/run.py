@@ -391,15 +391,17 @@ def replay(bench: Bench, ctx: Context) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     events = ctx.read_model.rebuild(ctx.store)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    bench.record(
-        "replay",
-        {
-            "events": events,
-            "seconds": round(seconds, 2),
-            "events_per_s": round(events / seconds),
-            "cpu_seconds": round(cpu, 2),
-        },
-    )
+    bench.record("replay", event_figures(events, seconds, cpu))
+
+
+def event_figures(events: int, seconds: float, cpu: float) -> dict[str, Any]:
+    """A phase's figures over the events it read."""
+    return {
+        "events": events,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(events / seconds),
+        "cpu_seconds": round(cpu, 2),
+    }
 
 
 def raw_scan(bench: Bench) -> None:
@@ -445,15 +447,7 @@ def decode(bench: Bench) -> None:
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         store.close()
-    bench.record(
-        "decode",
-        {
-            "events": events,
-            "seconds": round(seconds, 3),
-            "events_per_s": round(events / seconds),
-            "cpu_seconds": round(cpu, 2),
-        },
-    )
+    bench.record("decode", event_figures(events, seconds, cpu))
 
 
 def record(bench: Bench) -> None:
