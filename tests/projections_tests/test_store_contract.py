@@ -18,7 +18,14 @@ from domain.ports import StoredEvent
 from projections.readmodel import ReadModel
 from projections.rows import expected_documents
 from projections.runner import catch_up
-from projections.tables import expected_document, sage_number, source_state, tracking
+from projections.tables import (
+    among,
+    expected_document,
+    sage_number,
+    source_state,
+    tracking,
+    upsert,
+)
 from tests.fakes import ListFeed
 
 MAPPING = Mapping(
@@ -336,3 +343,38 @@ def test_a_read_model_made_before_match_digests_gains_them(ctx: Context) -> None
     with_body = expected_document.c.body.is_not(None)
     assert scalar(ctx, documents.where(with_body)) > 0
     assert scalar(ctx, documents.where(with_body, expected_document.c.match_digest.is_(None))) == 0
+
+
+def test_upsert_keeps_the_last_row_of_a_key_and_among_finds_what_it_names(ctx: Context) -> None:
+    # upsert and among are written per dialect (PostgreSQL: one unnest statement, one array)
+    with ctx.read_model.engine.begin() as conn:
+        upsert(
+            conn,
+            sage_number,
+            [
+                {"kind": "client", "source_id": "a", "number": 1},
+                {"kind": "client", "source_id": "b", "number": 2},
+            ],
+        )
+        upsert(
+            conn,
+            sage_number,
+            [
+                {"kind": "client", "source_id": "a", "number": 5},
+                {"kind": "client", "source_id": "c", "number": 3},
+                {"kind": "client", "source_id": "a", "number": 4},  # the same key: this one holds
+            ],
+        )
+        held = dict(
+            conn.execute(
+                select(sage_number.c.source_id, sage_number.c.number).where(
+                    among(conn, sage_number.c.source_id, ["a", "c", "nobody"])
+                )
+            ).all()
+        )
+        nothing = conn.execute(
+            select(sage_number.c.source_id).where(among(conn, sage_number.c.source_id, []))
+        ).all()
+
+    assert held == {"a": 4, "c": 3}
+    assert nothing == []
