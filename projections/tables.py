@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -271,8 +272,8 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> No
     # take as they are (str, int, bool, None), and SQLAlchemy's per-row parameter processing
     # cost a fifth of writing a page of projection rows.
     compiled = statement.compile(dialect=conn.dialect)
-    names = compiled.positiontup or ()
-    conn.exec_driver_sql(compiled.string, [tuple(row[n] for n in names) for row in rows])
+    values = itemgetter(*(compiled.positiontup or ()))  # a table has two columns at least
+    conn.exec_driver_sql(compiled.string, [values(row) for row in rows])
 
 
 def _upsert_arrays(
