@@ -312,16 +312,16 @@ class Bench:
     def store_url(self) -> str:
         return self.store or f"sqlite:///{self.workdir / 'recon.db'}"
 
-    @property
-    def floor_url(self) -> str:
-        """A second, empty store of the same kind, for the floor phase."""
-        return self.scratch_url("floor")
-
     def scratch_url(self, name: str) -> str:
-        """An empty store of the same kind beside the run's (``floor``, ``record``)."""
+        """An empty store of the same kind beside the run's (``floor``, ``record``), emptied
+        of what an earlier run left."""
         if not self.store:
-            return f"sqlite:///{self.workdir / (name + '.db')}"
-        return f"{self.store}_{name}"
+            path = self.workdir / (name + ".db")
+            path.unlink(missing_ok=True)
+            return f"sqlite:///{path}"
+        url = f"{self.store}_{name}"
+        recreate_database(url)
+        return url
 
     def phase(self, name: str) -> None:
         gc.collect()
@@ -456,10 +456,6 @@ def record(bench: Bench) -> None:
     and mapped before the clock starts): what ingest spends recording alone, against the
     ``floor`` of inserting the same rows raw."""
     url = bench.scratch_url("record")
-    if bench.store:
-        recreate_database(url)
-    else:
-        Path(url[len("sqlite:///") :]).unlink(missing_ok=True)
     source, target = Store(bench.store_url), Store(url)
     try:
         bench.phase("record")
@@ -511,16 +507,13 @@ def floor(bench: Bench) -> None:
     kind (its tables made by eventsourcing's recorder) with the driver's plain executemany,
     a batch per transaction: the floor under what ingest spends recording them. Only the
     inserts and commits are timed."""
-    if bench.store:
-        recreate_database(bench.floor_url)
-    else:
-        Path(bench.floor_url[len("sqlite:///") :]).unlink(missing_ok=True)
-    Store(bench.floor_url).close()  # the recorder creates its tables
+    url = bench.scratch_url("floor")
+    Store(url).close()  # the recorder creates its tables
     bench.phase("floor")
     rows = 0
     seconds = 0.0
     if bench.store:
-        source, target = psycopg_connect(bench.store), psycopg_connect(bench.floor_url)
+        source, target = psycopg_connect(bench.store), psycopg_connect(url)
         insert = (
             f"INSERT INTO {PG_EVENTS} (originator_id, originator_version, topic, state) "
             "VALUES (%s, %s, %s, %s)"
@@ -532,7 +525,7 @@ def floor(bench: Bench) -> None:
         reader = source.cursor("rows")
     else:
         source = sqlite3.connect(bench.workdir / "recon.db")
-        target = sqlite3.connect(bench.floor_url[len("sqlite:///") :])
+        target = sqlite3.connect(url[len("sqlite:///") :])
         target.execute("PRAGMA journal_mode=WAL")  # as eventsourcing's recorder runs it
         insert = (
             "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
